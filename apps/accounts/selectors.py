@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from apps.accounts.models import Membership, Team
+
+
+def team_list_for_user(*, user) -> QuerySet[Team]:
+    if not user.is_authenticated:
+        return Team.objects.none()
+    return Team.objects.filter(memberships__user=user).order_by("name")
+
+
+def team_get_for_user(*, user, pk: int) -> Team:
+    """The team, or Http404 when it does not exist or the user is not a member."""
+    return get_object_or_404(team_list_for_user(user=user), pk=pk)
+
+
+def membership_list_for_team(*, user, team: Team) -> QuerySet[Membership]:
+    team_get_for_user(user=user, pk=team.pk)
+    return Membership.objects.filter(team=team).select_related("user")

@@ -1,0 +1,1 @@
+"""Celery entry points (thin tasks) and the training engine (``workers.engine``)."""

@@ -1,0 +1,1 @@
+"""Curriculum strategies. ``STRATEGIES`` maps each name to its class."""

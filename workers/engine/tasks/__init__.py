@@ -1,0 +1,1 @@
+"""Task families: procedural and file-backed sources of items with exact verifiers."""

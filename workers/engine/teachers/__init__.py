@@ -1,0 +1,1 @@
+"""Teachers (oracle, openai, hf_local), prompt templates and strict output parsers."""
