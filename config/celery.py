@@ -1,4 +1,5 @@
-"""The Celery app. Tasks live in ``workers.tasks``; settings come from Django (CELERY_*)."""
+"""The Celery app. Task modules are listed in settings (CELERY_IMPORTS); settings come from
+Django (CELERY_*)."""
 
 import os
 
@@ -8,4 +9,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
 app = Celery("studio")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["workers"])

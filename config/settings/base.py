@@ -123,7 +123,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"workers.tasks.gpu.*": {"queue": "gpu"}}
+# Task modules: run lifecycle (gpu queue + sweeps) and teacher jobs (default queue).
+CELERY_IMPORTS = ["workers.run_tasks", "workers.teacher_tasks"]
+CELERY_TASK_ROUTES = {"workers.run_tasks.run_execute": {"queue": "gpu"}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 

@@ -176,14 +176,14 @@ class Strategy(ABC):
     def plan(self, obs: Observation) -> DataPlan:
         """The next round's data plan."""
 
-    def update(self, *, round: int, signals: Mapping[int, ArmSignal]) -> None:
+    def update(self, *, round: int, signals: Mapping[int, ArmSignal]) -> None:  # noqa: B027
         """Learn from the training signals of the round just trained (sec, dump)."""
 
     def state(self) -> dict:
         """JSON-serializable internal state, logged every round and used to resume."""
         return {}
 
-    def load_state(self, state: Mapping[str, Any]) -> None:
+    def load_state(self, state: Mapping[str, Any]) -> None:  # noqa: B027
         """Restore :meth:`state` (resume from the last finished round)."""
 
     def level_probabilities(self) -> dict[int, float]:

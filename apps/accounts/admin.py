@@ -1,0 +1,26 @@
+from django.contrib import admin
+
+from apps.accounts.models import Membership, Role, Team
+from apps.core.admin_scoping import TeamScopedAdmin
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+
+
+@admin.register(Team)
+class TeamAdmin(TeamScopedAdmin):
+    team_path = ""
+    edit_role = Role.OWNER
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(TeamScopedAdmin):
+    edit_role = Role.OWNER
+    list_display = ["user", "team", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "team__name"]

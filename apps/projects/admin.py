@@ -1,0 +1,43 @@
+from django.contrib import admin
+
+from apps.core.admin_scoping import TeamScopedAdmin
+from apps.projects.models import Example, ExampleSkill, Project, Skill
+
+
+@admin.register(Project)
+class ProjectAdmin(TeamScopedAdmin):
+    list_display = ["name", "team", "task_family", "require_review", "created_at"]
+    list_filter = ["task_family", "require_review"]
+    search_fields = ["name", "team__name"]
+
+
+@admin.register(Skill)
+class SkillAdmin(TeamScopedAdmin):
+    team_path = "project__team"
+    list_display = ["name", "project", "parent", "origin"]
+    list_filter = ["origin"]
+    search_fields = ["name", "description"]
+
+
+class ExampleSkillInline(admin.TabularInline):
+    model = ExampleSkill
+    extra = 0
+    raw_id_fields = ["skill"]
+
+
+@admin.register(Example)
+class ExampleAdmin(TeamScopedAdmin):
+    team_path = "project__team"
+    list_display = ["id", "project", "level", "split", "origin", "review_status", "created_at"]
+    list_filter = ["split", "origin", "review_status", "level"]
+    search_fields = ["prompt", "answer", "key"]
+    raw_id_fields = ["prompt_version", "round", "triggering_example"]
+    list_select_related = ["project"]
+    inlines = [ExampleSkillInline]
+
+
+@admin.register(ExampleSkill)
+class ExampleSkillAdmin(TeamScopedAdmin):
+    team_path = "example__project__team"
+    list_display = ["skill", "example"]
+    raw_id_fields = ["example", "skill"]

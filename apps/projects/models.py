@@ -1,0 +1,142 @@
+from django.conf import settings
+from django.db import models
+
+from apps.accounts.models import Team
+
+MAX_SKILLS_PER_EXAMPLE = 5
+
+
+class Project(models.Model):
+    """One task domain inside a team, with its dataset, skills and settings."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="projects")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # A task family of the engine (workers.engine.tasks): arithmetic, jsonl, reasoning_gym.
+    task_family = models.CharField(max_length=50, default="arithmetic")
+    task_options = models.JSONField(default=dict, blank=True)
+    # Teacher-synthesized examples wait as "pending" until a person approves them.
+    require_review = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["team__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="project_unique_team_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Skill(models.Model):
+    class Origin(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        TEACHER = "teacher", "Teacher-extracted"
+        BUILTIN = "builtin", "Built into the task family"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="skills")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.MANUAL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="skill_unique_project_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Example(models.Model):
+    """One training or evaluation item, with its skills, difficulty level and lineage."""
+
+    class Split(models.TextChoices):
+        TRAIN = "train", "Train"
+        EVAL = "eval", "Eval"
+        HELD_OUT = "held_out", "Held-out"
+
+    class Origin(models.TextChoices):
+        SEED = "seed", "Seed"
+        IMPORTED = "imported", "Imported"
+        SELECTED = "selected", "Selected"
+        SYNTHESIZED = "synthesized", "Synthesized"
+
+    class ReviewStatus(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="examples")
+    # The item id from its source (task family, JSONL file, teacher); unique per project
+    # when set, so imports and seeding can be repeated without duplicates.
+    key = models.CharField(max_length=200, blank=True)
+    prompt = models.TextField()
+    answer = models.TextField()
+    skills = models.ManyToManyField(Skill, through="ExampleSkill", related_name="examples")
+    level = models.IntegerField()
+    split = models.CharField(max_length=10, choices=Split.choices, default=Split.TRAIN)
+    origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.SEED)
+    review_status = models.CharField(
+        max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.APPROVED
+    )
+    meta = models.JSONField(default=dict, blank=True)
+    # Lineage of teacher-made examples.
+    prompt_version = models.ForeignKey(
+        "prompts.TeacherPromptVersion", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="examples",
+    )
+    teacher_kind = models.CharField(max_length=20, blank=True)
+    round = models.ForeignKey(
+        "runs.Round", null=True, blank=True, on_delete=models.SET_NULL, related_name="examples"
+    )
+    triggering_example = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="triggered"
+    )
+    teacher_raw = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "id"]
+        indexes = [
+            models.Index(
+                fields=["project", "review_status", "level"], name="example_proj_review_level"
+            ),
+            models.Index(fields=["project", "split", "level"], name="example_proj_split_level"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "key"], condition=~models.Q(key=""),
+                name="example_unique_project_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} L{self.level} {self.prompt[:40]}"
+
+
+class ExampleSkill(models.Model):
+    """The Skill-Map: which examples require which skill."""
+
+    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="skill_links")
+    skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="example_links")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["example", "skill"], name="exampleskill_unique"),
+        ]
+        indexes = [models.Index(fields=["skill", "example"], name="exampleskill_skill_example")]
+
+    def __str__(self) -> str:
+        return f"{self.skill} <- {self.example_id}"

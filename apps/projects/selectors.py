@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+from django.shortcuts import get_object_or_404
+
+from apps.projects.models import Example, ExampleSkill, Project, Skill
+
+
+def project_list_for_user(*, user) -> QuerySet[Project]:
+    if not user.is_authenticated:
+        return Project.objects.none()
+    return Project.objects.filter(team__memberships__user=user).select_related("team")
+
+
+def project_get_for_user(*, user, pk: int) -> Project:
+    """The project, or Http404 when it does not exist or belongs to a team of strangers."""
+    return get_object_or_404(project_list_for_user(user=user), pk=pk)
+
+
+def skill_list_for_project(*, project: Project) -> QuerySet[Skill]:
+    return Skill.objects.filter(project=project).select_related("parent").order_by("name")
+
+
+def skill_get_for_user(*, user, pk: int) -> Skill:
+    return get_object_or_404(
+        Skill.objects.filter(project__team__memberships__user=user).select_related("project"),
+        pk=pk,
+    )
+
+
+def skill_tree(*, project: Project) -> list[tuple[Skill, int]]:
+    """Skills in tree order (parents before children) with their depth."""
+    skills = list(skill_list_for_project(project=project))
+    children: dict[int | None, list[Skill]] = {}
+    for s in skills:
+        children.setdefault(s.parent_id, []).append(s)
+    out: list[tuple[Skill, int]] = []
+
+    def walk(parent_id: int | None, depth: int) -> None:
+        for s in children.get(parent_id, []):
+            out.append((s, depth))
+            walk(s.pk, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+def skill_level_counts(*, project: Project, statuses: tuple[str, ...] | None = None):
+    """``({skill_id: {level: count}}, sorted levels)`` over the project's examples.
+
+    Counts approved examples unless ``statuses`` says otherwise (the Skill-Map sizes).
+    """
+    statuses = statuses or (Example.ReviewStatus.APPROVED,)
+    rows = (
+        ExampleSkill.objects.filter(
+            example__project=project, example__review_status__in=statuses
+        )
+        .values("skill_id", "example__level")
+        .annotate(n=Count("id"))
+    )
+    counts: dict[int, dict[int, int]] = {}
+    levels: set[int] = set()
+    for row in rows:
+        counts.setdefault(row["skill_id"], {})[row["example__level"]] = row["n"]
+        levels.add(row["example__level"])
+    return counts, sorted(levels)
+
+
+def example_list_for_project(
+    *, project: Project, split: str | None = None, review_status: str | None = None,
+    level: int | None = None, skill: Skill | None = None,
+) -> QuerySet[Example]:
+    qs = Example.objects.filter(project=project)
+    if split:
+        qs = qs.filter(split=split)
+    if review_status:
+        qs = qs.filter(review_status=review_status)
+    if level is not None:
+        qs = qs.filter(level=level)
+    if skill is not None:
+        qs = qs.filter(skill_links__skill=skill)
+    return qs.prefetch_related("skills").order_by("id")
+
+
+def example_get_for_user(*, user, pk: int) -> Example:
+    return get_object_or_404(
+        Example.objects.filter(project__team__memberships__user=user).select_related("project"),
+        pk=pk,
+    )
+
+
+def example_counts(*, project: Project) -> dict[str, dict[str, int]]:
+    """``{split: {review_status: count}}`` for the project."""
+    out: dict[str, dict[str, int]] = {}
+    rows = (
+        Example.objects.filter(project=project)
+        .values("split", "review_status")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        out.setdefault(row["split"], {})[row["review_status"]] = row["n"]
+    return out

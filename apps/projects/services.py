@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.accounts.models import Role, Team
+from apps.accounts.permissions import require_role
+from apps.projects.models import MAX_SKILLS_PER_EXAMPLE, Example, ExampleSkill, Project, Skill
+
+
+def _clean_name(value: str, field: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError({field: "must not be empty"})
+    return value
+
+
+@transaction.atomic
+def project_create(
+    *, user, team: Team, name: str, description: str = "", task_family: str = "arithmetic",
+    task_options: dict | None = None, require_review: bool = True,
+) -> Project:
+    require_role(user, team, Role.EDITOR)
+    name = _clean_name(name, "name")
+    if Project.objects.filter(team=team, name=name).exists():
+        raise ValidationError({"name": f"team {team.name!r} already has a project {name!r}"})
+    if task_options is not None and not isinstance(task_options, dict):
+        raise ValidationError({"task_options": "must be a JSON object"})
+    return Project.objects.create(
+        team=team, name=name, description=description, task_family=task_family.strip(),
+        task_options=task_options or {}, require_review=require_review, created_by=user,
+    )
+
+
+@transaction.atomic
+def project_update(
+    *, user, project: Project, name: str | None = None, description: str | None = None,
+    require_review: bool | None = None, task_options: dict | None = None,
+) -> Project:
+    require_role(user, project.team, Role.EDITOR)
+    if name is not None:
+        name = _clean_name(name, "name")
+        if Project.objects.filter(team=project.team, name=name).exclude(pk=project.pk).exists():
+            raise ValidationError({"name": f"this team already has a project {name!r}"})
+        project.name = name
+    if description is not None:
+        project.description = description
+    if require_review is not None:
+        project.require_review = require_review
+    if task_options is not None:
+        if not isinstance(task_options, dict):
+            raise ValidationError({"task_options": "must be a JSON object"})
+        project.task_options = task_options
+    project.save()
+    return project
+
+
+def _check_parent(project: Project, skill: Skill | None, parent: Skill | None) -> None:
+    if parent is None:
+        return
+    if parent.project_id != project.pk:
+        raise ValidationError({"parent": f"skill {parent.name!r} belongs to another project"})
+    node: Skill | None = parent
+    while node is not None:
+        if skill is not None and node.pk == skill.pk:
+            raise ValidationError({"parent": f"{parent.name!r} would make a cycle"})
+        node = node.parent
+
+
+@transaction.atomic
+def skill_create(
+    *, user, project: Project, name: str, description: str = "", parent: Skill | None = None,
+    origin: str = Skill.Origin.MANUAL,
+) -> Skill:
+    require_role(user, project.team, Role.EDITOR)
+    name = _clean_name(name, "name")
+    if Skill.objects.filter(project=project, name=name).exists():
+        raise ValidationError({"name": f"project {project.name!r} already has a skill {name!r}"})
+    _check_parent(project, None, parent)
+    return Skill.objects.create(
+        project=project, name=name, description=description, parent=parent, origin=origin
+    )
+
+
+@transaction.atomic
+def skill_rename(*, user, skill: Skill, name: str) -> Skill:
+    require_role(user, skill.project.team, Role.EDITOR)
+    name = _clean_name(name, "name")
+    if Skill.objects.filter(project=skill.project_id, name=name).exclude(pk=skill.pk).exists():
+        raise ValidationError({"name": f"this project already has a skill {name!r}"})
+    skill.name = name
+    skill.save(update_fields=["name"])
+    return skill
+
+
+@transaction.atomic
+def skill_update(
+    *, user, skill: Skill, description: str | None = None, parent: Skill | None = None,
+    clear_parent: bool = False,
+) -> Skill:
+    require_role(user, skill.project.team, Role.EDITOR)
+    if description is not None:
+        skill.description = description
+    if clear_parent:
+        skill.parent = None
+    elif parent is not None:
+        _check_parent(skill.project, skill, parent)
+        skill.parent = parent
+    skill.save()
+    return skill
+
+
+@transaction.atomic
+def skill_delete(*, user, skill: Skill) -> None:
+    require_role(user, skill.project.team, Role.EDITOR)
+    skill.delete()
+
+
+def _check_skills(project: Project, skills: Sequence[Skill]) -> list[Skill]:
+    unique = list({s.pk: s for s in skills}.values())
+    if not 1 <= len(unique) <= MAX_SKILLS_PER_EXAMPLE:
+        raise ValidationError(
+            {"skills": f"an example needs 1 to {MAX_SKILLS_PER_EXAMPLE} skills, got {len(unique)}"}
+        )
+    for s in unique:
+        if s.project_id != project.pk:
+            raise ValidationError({"skills": f"skill {s.name!r} belongs to another project"})
+    return unique
+
+
+def example_build(
+    *, project: Project, prompt: str, answer: str, skills: Sequence[Skill], level: int,
+    split: str = Example.Split.TRAIN, origin: str = Example.Origin.SEED,
+    review_status: str | None = None, **lineage,
+) -> tuple[Example, list[Skill]]:
+    """An unsaved, validated example and its checked skills (shared by create and bulk)."""
+    if not (prompt or "").strip():
+        raise ValidationError({"prompt": "must not be empty"})
+    if isinstance(level, bool) or not isinstance(level, int):
+        raise ValidationError({"level": f"must be a whole number, got {level!r}"})
+    if split not in Example.Split.values:
+        raise ValidationError({"split": f"must be one of {', '.join(Example.Split.values)}"})
+    if origin not in Example.Origin.values:
+        raise ValidationError({"origin": f"must be one of {', '.join(Example.Origin.values)}"})
+    if review_status is None:
+        # Teacher-made data waits for a person when the project asks for review.
+        needs_review = origin == Example.Origin.SYNTHESIZED and project.require_review
+        review_status = (
+            Example.ReviewStatus.PENDING if needs_review else Example.ReviewStatus.APPROVED
+        )
+    if review_status not in Example.ReviewStatus.values:
+        raise ValidationError({"review_status": "must be pending, approved or rejected"})
+    checked = _check_skills(project, skills)
+    example = Example(
+        project=project, prompt=prompt, answer=answer, level=level, split=split, origin=origin,
+        review_status=review_status, **lineage,
+    )
+    return example, checked
+
+
+@transaction.atomic
+def example_create(
+    *, user, project: Project, prompt: str, answer: str, skills: Sequence[Skill], level: int,
+    split: str = Example.Split.TRAIN, origin: str = Example.Origin.SEED,
+    review_status: str | None = None, **lineage,
+) -> Example:
+    """One example; ``lineage`` takes key, meta, prompt_version, teacher_kind, round,
+    triggering_example and teacher_raw."""
+    require_role(user, project.team, Role.EDITOR)
+    example, checked = example_build(
+        project=project, prompt=prompt, answer=answer, skills=skills, level=level, split=split,
+        origin=origin, review_status=review_status, **lineage,
+    )
+    example.save()
+    ExampleSkill.objects.bulk_create([ExampleSkill(example=example, skill=s) for s in checked])
+    return example
+
+
+@transaction.atomic
+def example_bulk_create(*, project: Project, rows: Iterable[dict]) -> list[Example]:
+    """Many examples at once, without a role check: for workers and trusted commands.
+
+    Each row holds :func:`example_build` keywords (``skills`` as Skill objects). Rows whose
+    ``key`` already exists in the project are skipped, so repeating an import is harmless.
+    """
+    existing = set(
+        Example.objects.filter(project=project).exclude(key="").values_list("key", flat=True)
+    )
+    built: list[tuple[Example, list[Skill]]] = []
+    for i, row in enumerate(rows):
+        key = row.get("key", "")
+        if key and key in existing:
+            continue
+        try:
+            built.append(example_build(project=project, **row))
+        except ValidationError as exc:
+            raise ValidationError(f"row {i} (key {key!r}): {exc}") from exc
+        if key:
+            existing.add(key)
+    examples = Example.objects.bulk_create([e for e, _ in built])
+    links = [ExampleSkill(example=e, skill=s) for e, skills in built for s in skills]
+    ExampleSkill.objects.bulk_create(links)
+    return examples
+
+
+@transaction.atomic
+def example_set_skills(*, user, example: Example, skills: Sequence[Skill]) -> Example:
+    require_role(user, example.project.team, Role.EDITOR)
+    checked = _check_skills(example.project, skills)
+    ExampleSkill.objects.filter(example=example).delete()
+    ExampleSkill.objects.bulk_create([ExampleSkill(example=example, skill=s) for s in checked])
+    return example
+
+
+@transaction.atomic
+def example_review(*, user, example: Example, status: str) -> Example:
+    require_role(user, example.project.team, Role.EDITOR)
+    if status not in Example.ReviewStatus.values:
+        raise ValidationError({"review_status": "must be pending, approved or rejected"})
+    example.review_status = status
+    example.save(update_fields=["review_status"])
+    return example

@@ -1,0 +1,102 @@
+"""The run state machine: the only code that changes ``Run.status``.
+
+queued -> running -> (paused) -> succeeded / failed / cancelled. A running run whose
+worker died goes back to queued (the stale sweep) and resumes from its last finished round;
+a paused run is resumed by queueing it again.
+"""
+
+from __future__ import annotations
+
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from apps.runs.models import Run, RunStatus
+
+S = RunStatus
+
+ALLOWED: dict[str, frozenset[str]] = {
+    S.QUEUED: frozenset({S.RUNNING, S.CANCELLED, S.FAILED}),
+    S.RUNNING: frozenset({S.PAUSED, S.SUCCEEDED, S.FAILED, S.CANCELLED, S.QUEUED}),
+    S.PAUSED: frozenset({S.QUEUED, S.CANCELLED}),
+    S.SUCCEEDED: frozenset(),
+    S.FAILED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+TERMINAL = frozenset(s for s, targets in ALLOWED.items() if not targets)
+
+
+class TransitionError(Exception):
+    """A refused status change; the message lists the allowed targets."""
+
+    def __init__(self, run_id: int, current: str, target: str, reason: str = ""):
+        self.run_id = run_id
+        self.current = current
+        self.target = target
+        allowed = ", ".join(sorted(ALLOWED.get(current, ()))) or "none (final state)"
+        detail = reason or f"allowed from {current}: {allowed}"
+        super().__init__(f"run {run_id}: cannot go from {current} to {target}; {detail}")
+
+
+def can_transition(current: str, target: str) -> bool:
+    return target in ALLOWED.get(current, frozenset())
+
+
+def _stamps(target: str, error: str) -> dict:
+    now = timezone.now()
+    fields: dict = {"status": target}
+    if target == S.RUNNING:
+        fields.update(started_at=Coalesce(F("started_at"), now), heartbeat_at=now)
+    if target in TERMINAL:
+        fields["finished_at"] = now
+    if target in TERMINAL or target in (S.PAUSED, S.QUEUED):
+        fields["stop_request"] = Run.StopRequest.NONE
+    if target == S.QUEUED:
+        fields.update(worker="", claimed_at=None)
+    if target == S.FAILED:
+        fields["error"] = error
+    return fields
+
+
+def transition(run: Run, to: str, *, error: str = "") -> Run:
+    """Move ``run`` to ``to`` if allowed from its current status, atomically.
+
+    The update is conditional on the status the caller saw, so two processes cannot both
+    move the same run; the loser gets a TransitionError. ``run`` is refreshed in place.
+    """
+    if to not in S.values:
+        raise TransitionError(run.pk, run.status, to, f"unknown status {to!r}")
+    if not can_transition(run.status, to):
+        raise TransitionError(run.pk, run.status, to)
+    updated = Run.objects.filter(pk=run.pk, status=run.status).update(**_stamps(to, error))
+    if not updated:
+        current = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+        raise TransitionError(
+            run.pk, run.status, to,
+            f"its status changed meanwhile (now {current or 'deleted'})",
+        )
+    run.refresh_from_db()
+    return run
+
+
+def run_claim(run_id: int, worker: str) -> bool:
+    """queued -> running for ``worker``, only if still queued. True when this call won.
+
+    A redelivered task message, or a second worker, finds the run no longer queued and
+    must return without touching it.
+    """
+    now = timezone.now()
+    updated = Run.objects.filter(pk=run_id, status=S.QUEUED).update(
+        status=S.RUNNING, worker=worker, claimed_at=now, heartbeat_at=now,
+        started_at=Coalesce(F("started_at"), now),
+    )
+    return updated == 1
+
+
+def run_heartbeat(run_id: int, worker: str) -> bool:
+    """Refresh the heartbeat; False when the run is no longer running for ``worker``
+    (cancelled, requeued by the sweep, or claimed by someone else): the worker stops."""
+    updated = Run.objects.filter(pk=run_id, status=S.RUNNING, worker=worker).update(
+        heartbeat_at=timezone.now()
+    )
+    return updated == 1

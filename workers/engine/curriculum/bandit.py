@@ -1,0 +1,182 @@
+"""Levels as bandit arms: ``sec`` (Self-Evolving Curriculum) and ``dump`` (distribution UCB).
+
+Both learn only from training signals (:meth:`update`), never from eval results. The learning
+signal of an arm whose training samples succeed at rate p is 2 * sqrt(p * (1 - p)): largest
+at p = 0.5, zero for levels the student always or never solves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from workers.engine.curriculum.alloc import (
+    finish,
+    largest_remainder,
+    level_has_items,
+    multinomial,
+    round_rng,
+    softmax,
+)
+from workers.engine.curriculum.base import (
+    ArmSignal,
+    DataPlan,
+    Observation,
+    Param,
+    PlanEntry,
+    Strategy,
+)
+from workers.engine.errors import EngineError
+
+_SAMPLING = Param(
+    "sampling", "choice", "multinomial",
+    "multinomial: each item's level drawn from p (seeded by run seed and round); "
+    "proportional: counts rounded from p (largest remainder)",
+    choices=("multinomial", "proportional"),
+)
+
+
+def learning_signal(success_rate: float) -> float:
+    """2 * sqrt(p * (1 - p)) for supervised training."""
+    p = min(max(success_rate, 0.0), 1.0)
+    return 2.0 * math.sqrt(p * (1.0 - p))
+
+
+class _LevelBandit(Strategy):
+    """Shared plan: allocate the budget over levels by ``level_probabilities``."""
+
+    def _check_signals(self, signals: Mapping[int, ArmSignal]) -> list[tuple[int, ArmSignal]]:
+        out = []
+        for level, sig in signals.items():
+            if level not in self.levels:
+                raise EngineError(f"{self.name}: training signal for level {level}, which is "
+                                  f"not an arm (arms: {self.levels})")
+            if sig.samples > 0:  # an arm not sampled this round keeps its value
+                out.append((level, sig))
+        return out
+
+    def plan(self, obs: Observation) -> DataPlan:
+        probs = self.level_probabilities()
+        scores = self.level_scores()
+        p = {lv: probs[lv] for lv in self.levels if level_has_items(obs.pool_counts, lv)}
+        if not p:
+            return finish([PlanEntry(None, None, self.budget,
+                                     reason="no level has pool items")], self.budget)
+        total = sum(p.values())
+        p = {lv: v / total for lv, v in p.items()}
+        if self.config["sampling"] == "multinomial":
+            counts = multinomial(p, self.budget, round_rng(self.name, self.seed, obs.round))
+        else:
+            counts = largest_remainder(p, self.budget)
+        return finish(
+            [PlanEntry(None, lv, n, reason=f"p={p[lv]:.3f}, score={scores[lv]:.3f}")
+             for lv, n in counts.items()],
+            self.budget,
+        )
+
+
+class Sec(_LevelBandit):
+    """Q <- alpha * r + (1 - alpha) * Q per sampled arm; p = softmax(Q / tau)."""
+
+    name = "sec"
+    description = ("Self-Evolving Curriculum: each level is a bandit arm whose value tracks "
+                   "its learning signal; levels are sampled by softmax over the values.")
+    params = (
+        Param("tau", "float", 1.0, "softmax temperature over arm values", min=1e-6, max=1e6),
+        Param("alpha", "float", 0.5, "step size of the value update", min=0.0, max=1.0),
+        _SAMPLING,
+    )
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.q: dict[int, float] = dict.fromkeys(self.levels, 0.0)
+        self.rewards: dict[int, float] = {}  # last reward per arm
+        self.updates = 0
+
+    def update(self, *, round: int, signals: Mapping[int, ArmSignal]) -> None:
+        alpha = self.config["alpha"]
+        self.rewards = {}
+        for level, sig in self._check_signals(signals):
+            r = learning_signal(sig.success_rate)
+            self.q[level] = alpha * r + (1.0 - alpha) * self.q[level]
+            self.rewards[level] = r
+        self.updates += 1
+
+    def level_probabilities(self) -> dict[int, float]:
+        return softmax(self.q, self.config["tau"])
+
+    def level_scores(self) -> dict[int, float]:
+        return dict(self.q)
+
+    def state(self) -> dict:
+        return {
+            "q": {str(lv): v for lv, v in self.q.items()},
+            "last_rewards": {str(lv): v for lv, v in self.rewards.items()},
+            "probabilities": {str(lv): v for lv, v in self.level_probabilities().items()},
+            "updates": self.updates,
+        }
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        q = {int(k): float(v) for k, v in state.get("q", {}).items()}
+        self.q = {lv: q.get(lv, 0.0) for lv in self.levels}
+        self.rewards = {int(k): float(v) for k, v in state.get("last_rewards", {}).items()}
+        self.updates = int(state.get("updates", 0))
+
+
+class Dump(_LevelBandit):
+    """score_j = mean(window_j) + sqrt(2 ln(N + 1) / (n_j + 1)); p = softmax(score / tau).
+
+    Each update of a sampled arm appends its learning signal to the arm's window and adds
+    its training samples to n_j; N is the sum of all n_j.
+    """
+
+    name = "dump"
+    description = ("Distribution-level UCB: each level's recent learning signals plus an "
+                   "exploration bonus for rarely trained levels; softmax over the scores.")
+    params = (
+        Param("window", "int", 300, "learning signals remembered per level", min=1,
+              max=100000),
+        Param("tau", "float", 0.1, "softmax temperature over UCB scores", min=1e-6, max=1e6),
+        _SAMPLING,
+    )
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        size = self.config["window"]
+        self.windows: dict[int, deque[float]] = {lv: deque(maxlen=size) for lv in self.levels}
+        self.counts: dict[int, int] = dict.fromkeys(self.levels, 0)
+
+    def update(self, *, round: int, signals: Mapping[int, ArmSignal]) -> None:
+        for level, sig in self._check_signals(signals):
+            self.windows[level].append(learning_signal(sig.success_rate))
+            self.counts[level] += sig.samples
+
+    def level_scores(self) -> dict[int, float]:
+        total = sum(self.counts.values())
+        out = {}
+        for lv in self.levels:
+            w = self.windows[lv]
+            mean = sum(w) / len(w) if w else 0.0
+            out[lv] = mean + math.sqrt(2.0 * math.log(total + 1) / (self.counts[lv] + 1))
+        return out
+
+    def level_probabilities(self) -> dict[int, float]:
+        return softmax(self.level_scores(), self.config["tau"])
+
+    def state(self) -> dict:
+        return {
+            "windows": {str(lv): list(w) for lv, w in self.windows.items()},
+            "counts": {str(lv): n for lv, n in self.counts.items()},
+            "ucb": {str(lv): v for lv, v in self.level_scores().items()},
+            "probabilities": {str(lv): v for lv, v in self.level_probabilities().items()},
+        }
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        size = self.config["window"]
+        windows = {int(k): v for k, v in state.get("windows", {}).items()}
+        counts = {int(k): int(v) for k, v in state.get("counts", {}).items()}
+        self.windows = {lv: deque((float(x) for x in windows.get(lv, [])), maxlen=size)
+                        for lv in self.levels}
+        self.counts = {lv: counts.get(lv, 0) for lv in self.levels}

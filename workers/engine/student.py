@@ -1,0 +1,263 @@
+"""The student: a Hugging Face causal LM, built from a preset or loaded from a local directory.
+
+Presets are Llama-style models trained from scratch with a character-level tokenizer saved in
+Hugging Face format, so every checkpoint loads with ``AutoModelForCausalLM.from_pretrained``
+and ``AutoTokenizer.from_pretrained``. A local model directory (any causal LM) works the same
+way; LoRA adapters (peft) are optional.
+
+Items are formatted as ``<bos> prompt ANSWER_SEP`` followed by ``answer <eos>``: the loss is
+taken on the answer tokens only, and greedy generation stops at the answer's end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, decoders, models
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedTokenizerFast,
+)
+from transformers.utils import logging as hf_logging
+
+from workers.engine.errors import ModelLoadError, SpecError
+from workers.engine.spec import StudentSpec
+
+PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
+SPECIAL_TOKENS = (PAD, BOS, EOS, UNK)
+CHARS = "\n\t" + "".join(chr(c) for c in range(32, 127))  # printable ASCII
+ANSWER_SEP = "\n"  # between the prompt and the answer
+
+# Llama-style presets; parameter counts (char vocabulary, untied head) in docs/benchmarks.md.
+PRESETS: dict[str, dict] = {
+    "tiny": {"hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4,
+             "intermediate_size": 512},
+    "small": {"hidden_size": 256, "num_hidden_layers": 10, "num_attention_heads": 8,
+              "intermediate_size": 1024},
+    "base": {"hidden_size": 512, "num_hidden_layers": 12, "num_attention_heads": 8,
+             "intermediate_size": 2048},
+}
+
+
+def build_char_tokenizer() -> PreTrainedTokenizerFast:
+    """A character-level tokenizer over printable ASCII plus pad/bos/eos/unk (no download).
+
+    A BPE model with no merges maps each character to one token; the ``Fuse`` decoder joins
+    them back without spaces.
+    """
+    vocab = {tok: i for i, tok in enumerate(SPECIAL_TOKENS)}
+    for ch in CHARS:
+        vocab.setdefault(ch, len(vocab))
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token=UNK))
+    backend.decoder = decoders.Fuse()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, pad_token=PAD, bos_token=BOS, eos_token=EOS, unk_token=UNK,
+        padding_side="right", model_max_length=4096,
+    )
+
+
+def preset_config(preset: str, *, vocab_size: int, max_length: int) -> LlamaConfig:
+    if preset not in PRESETS:
+        raise SpecError("spec.student.preset", f"unknown preset {preset!r} "
+                        f"(known: {', '.join(PRESETS)})")
+    return LlamaConfig(
+        vocab_size=vocab_size,
+        max_position_embeddings=max(128, 2 * max_length),
+        tie_word_embeddings=False,
+        attention_dropout=0.0,
+        pad_token_id=0, bos_token_id=1, eos_token_id=2,
+        **PRESETS[preset],
+    )
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when present, else CPU; ``cuda`` without a GPU is a spec error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise SpecError("spec.device", f"{name!r} asked for, but no CUDA device is present")
+        return torch.device(name)
+    raise SpecError("spec.device", f"must be auto, cpu, cuda or cuda:N, got {name!r}")
+
+
+@dataclass
+class Student:
+    """A causal LM plus its tokenizer, on one device, with the item format built in."""
+
+    model: torch.nn.Module
+    tokenizer: PreTrainedTokenizerFast
+    device: torch.device
+    max_length: int = 64
+    lora: bool = False
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def pad_id(self) -> int:
+        return int(self.tokenizer.pad_token_id)
+
+    @property
+    def eos_id(self) -> int:
+        return int(self.tokenizer.eos_token_id)
+
+    def autocast(self):
+        """bf16 autocast on CUDA; nothing on CPU (fp32 keeps CPU runs exactly repeatable)."""
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _ids(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def encode_prompt(self, prompt: str) -> list[int]:
+        """Token ids of the prompt part (bos + prompt + separator), left-truncated."""
+        key = ("p", prompt)
+        if key not in self._cache:
+            bos = [int(self.tokenizer.bos_token_id)] if self.tokenizer.bos_token_id is not None \
+                else []
+            ids = self._ids(prompt + ANSWER_SEP)
+            keep = max(1, self.max_length - 1 - len(bos))
+            self._cache[key] = bos + ids[-keep:]
+        return self._cache[key]
+
+    def encode_pair(self, prompt: str, answer: str) -> tuple[list[int], int]:
+        """(ids, number of prompt tokens) for ``prompt`` + ``answer`` + eos, within max_length.
+
+        The prompt is cut from the left when the pair is too long; the answer is kept whole
+        unless it alone exceeds the limit.
+        """
+        key = ("a", prompt, answer)
+        if key not in self._cache:
+            answer_ids = self._ids(answer)[: self.max_length - 2] + [self.eos_id]
+            prompt_ids = self.encode_prompt(prompt)
+            room = self.max_length - len(answer_ids)
+            if len(prompt_ids) > room:
+                prompt_ids = prompt_ids[:1] + prompt_ids[len(prompt_ids) - room + 1:]
+            self._cache[key] = (prompt_ids + answer_ids, len(prompt_ids))
+        return self._cache[key]
+
+    def answer_length(self, answer: str) -> int:
+        return len(self._ids(answer)) + 1
+
+    def decode_answer(self, ids: list[int]) -> str:
+        """Text of generated ids up to (not including) the first eos."""
+        if self.eos_id in ids:
+            ids = ids[: ids.index(self.eos_id)]
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def save(self, path: Path) -> None:
+        """A standard model directory; with LoRA the merged weights plus ``adapter/``."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        hf_logging.disable_progress_bar()
+        if self.lora:
+            self.model.save_pretrained(path / "adapter")
+            merged = _merged_copy(self.model)
+            merged.save_pretrained(path)
+        else:
+            self.model.save_pretrained(path)
+        self.tokenizer.save_pretrained(path)
+        (path / "student.json").write_text(json.dumps(
+            {"max_length": self.max_length, "lora": self.lora}, indent=2))
+
+
+def _merged_copy(peft_model) -> torch.nn.Module:
+    import copy
+
+    return copy.deepcopy(peft_model).merge_and_unload()
+
+
+def build_student(spec: StudentSpec, *, device: torch.device, seed: int,
+                  from_checkpoint: Path | None = None) -> Student:
+    """The student ``spec`` describes, or the one saved in ``from_checkpoint`` (resume).
+
+    A from-scratch preset is initialised from ``seed``, so two runs with one seed start alike.
+    """
+    if from_checkpoint is not None and not spec.lora:
+        model, tokenizer = load_model_dir(from_checkpoint)
+    elif spec.model_dir:
+        model, tokenizer = load_model_dir(spec.model_dir)
+    else:
+        tokenizer = build_char_tokenizer()
+        config = preset_config(spec.preset or "tiny", vocab_size=len(tokenizer),
+                               max_length=spec.max_length)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = LlamaForCausalLM(config)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if tokenizer.eos_token_id is None:
+        raise ModelLoadError(str(spec.model_dir or from_checkpoint),
+                             "the tokenizer has no eos token; answers could never end")
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    lora = bool(spec.lora)
+    if lora:
+        model = _with_lora(model, spec.lora, from_checkpoint)
+    model.to(device)
+    return Student(model=model, tokenizer=tokenizer, device=device,
+                   max_length=spec.max_length, lora=lora)
+
+
+def load_model_dir(path: str | Path):
+    """(model, tokenizer) from a local Hugging Face directory; ModelLoadError naming it."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ModelLoadError(str(path), "is not a directory")
+    hf_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True,
+                                                     dtype=torch.float32)
+    except Exception as exc:  # any loader failure is reported with the path
+        raise ModelLoadError(str(path), f"{type(exc).__name__}: {exc}") from exc
+    return model, tokenizer
+
+
+def _with_lora(model, options: dict, checkpoint: Path | None):
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    if checkpoint is not None:
+        adapter = Path(checkpoint) / "adapter"
+        if not adapter.is_dir():
+            raise ModelLoadError(str(adapter), "LoRA checkpoint has no adapter directory")
+        return PeftModel.from_pretrained(model, adapter, is_trainable=True)
+    kwargs = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.0, "task_type": "CAUSAL_LM"}
+    kwargs.update(options)
+    try:
+        config = LoraConfig(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise SpecError("spec.student.lora", str(exc)) from exc
+    return get_peft_model(model, config)
+
+
+def preset_parameter_counts() -> dict[str, int]:
+    """Exact parameter count of each preset with the char tokenizer (docs, benchmarks)."""
+    tokenizer = build_char_tokenizer()
+    out = {}
+    for name in PRESETS:
+        config = preset_config(name, vocab_size=len(tokenizer), max_length=64)
+        with torch.device("meta"):
+            model = LlamaForCausalLM(config)
+        out[name] = sum(p.numel() for p in model.parameters())
+    return out
+
+
+__all__ = [
+    "ANSWER_SEP", "CHARS", "PRESETS", "Student", "build_char_tokenizer", "build_student",
+    "load_model_dir", "preset_config", "preset_parameter_counts", "resolve_device",
+]

@@ -1,0 +1,149 @@
+"""A teacher behind any OpenAI-compatible chat-completions endpoint.
+
+The client's own retries are off (``max_retries=0``): rate limits (429), server errors (5xx),
+timeouts and dropped connections are retried here with capped exponential backoff, so the
+policy is visible and tested. Each request has its own timeout, and a semaphore bounds the
+requests in flight when many items are diagnosed in parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+
+from workers.engine.errors import SpecError, TeacherError
+from workers.engine.spec import TeacherSpec
+from workers.engine.tasks.base import TaskFamily
+from workers.engine.teachers.base import LLMTeacher
+from workers.engine.teachers.parsers import ParseError
+
+MAX_RAW = 4000  # characters of a response body kept in error messages and failures
+
+
+def backoff_delay(
+    attempt: int, *, base: float, cap: float, retry_after: float | None = None
+) -> float:
+    """Seconds to wait before retry number ``attempt`` (0-based): base * 2**attempt, capped."""
+    delay = min(cap, base * (2 ** attempt))
+    if retry_after is not None:
+        delay = max(delay, min(cap, retry_after))
+    return delay
+
+
+def _retry_after(exc: Exception) -> float | None:
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class OpenAITeacher(LLMTeacher):
+    kind = "openai"
+
+    def __init__(
+        self,
+        spec: TeacherSpec,
+        family: TaskFamily,
+        *,
+        backoff_base: float = 1.0,
+        backoff_max: float = 30.0,
+        max_tokens: int | None = 1024,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if not spec.base_url:
+            raise SpecError("spec.teacher.base_url", "required for an openai teacher")
+        if not spec.model:
+            raise SpecError("spec.teacher.model", "required for an openai teacher")
+        if spec.timeout_s <= 0:
+            raise SpecError("spec.teacher.timeout_s", "must be positive")
+        if spec.max_retries < 0:
+            raise SpecError("spec.teacher.max_retries", "must be 0 or more")
+        super().__init__(family, prompts_by_role=spec.prompts, concurrency=spec.concurrency)
+        import openai  # the client is only needed where a teacher actually calls out
+
+        self._openai = openai
+        self.spec = spec
+        self.client = openai.OpenAI(
+            base_url=spec.base_url,
+            # Local OpenAI-compatible servers often take no key, but the client wants one.
+            api_key=spec.api_key or "not-needed",
+            timeout=spec.timeout_s,
+            max_retries=0,
+        )
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.max_tokens = max_tokens
+        self._sleep = sleep
+        self._slots = threading.Semaphore(max(1, spec.concurrency))
+
+    def _complete(self, role: str, prompt: str, *, temperature: float = 0.0) -> str:
+        openai = self._openai
+        last, last_raw = "", ""
+        attempts = self.spec.max_retries + 1
+        for attempt in range(attempts):
+            try:
+                with self._slots:
+                    kwargs = {"max_tokens": self.max_tokens} if self.max_tokens else {}
+                    response = self.client.chat.completions.with_raw_response.create(
+                        model=self.spec.model,
+                        messages=[{"role": "user", "content": prompt}],
+                        temperature=temperature,
+                        **kwargs,
+                    )
+                    body = response.http_response.text
+            except openai.APIStatusError as exc:
+                status = exc.status_code
+                raw = _body(exc)
+                if status != 429 and status < 500:
+                    raise TeacherError(role, f"HTTP {status} from {self.spec.base_url}: "
+                                             f"{raw[:300]}", raw) from exc
+                last = f"HTTP {status}"
+                retry_after = _retry_after(exc)
+                last_raw = raw
+            except openai.APITimeoutError:
+                last, retry_after, last_raw = f"no answer within {self.spec.timeout_s}s", None, ""
+            except openai.APIConnectionError as exc:
+                last, retry_after, last_raw = f"connection failed: {exc}", None, ""
+            else:
+                return self._read_body(role, body)
+            if attempt + 1 < attempts:
+                self._sleep(backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_max,
+                                          retry_after=retry_after))
+        raise TeacherError(
+            role, f"{self.spec.base_url} failed after {attempts} attempts: {last}", last_raw
+        )
+
+    def _read_body(self, role: str, body: str) -> str:
+        """The assistant's text from a chat-completions body; ParseError if unreadable."""
+        raw = body[:MAX_RAW]
+        try:
+            data = json.loads(body)
+        except ValueError:
+            self._count_usage()
+            raise ParseError(role, "the response is not valid JSON", raw) from None
+        usage = data.get("usage") if isinstance(data, dict) else None
+        usage = usage if isinstance(usage, dict) else {}
+        self._count_usage(_int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")))
+        try:
+            content = data["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            raise ParseError(role, "the response has no choices[0].message.content", raw) from None
+        if not isinstance(content, str) or not content.strip():
+            raise ParseError(role, "the response content is empty", raw)
+        return content
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _body(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    try:
+        return response.text[:MAX_RAW] if response is not None else ""
+    except Exception:  # a streamed or closed body cannot be read again
+        return ""

@@ -1,0 +1,181 @@
+"""Supervised training of the student: N AdamW steps on a list of items, answer-only loss.
+
+Written by hand rather than with ``transformers.Trainer``: batches are length-bucketed (sorted
+by length inside a shuffled mega-batch) so little compute goes to padding, there is no per-step
+callback machinery, and the order of batches comes from one seeded generator so a CPU run is
+repeatable bit for bit. ``benchmarks/train_speed.py`` measures the difference.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from workers.engine.errors import EngineError, RunCancelled
+from workers.engine.student import Student
+from workers.engine.tasks.base import Item
+
+IGNORE = -100
+MEGA_BATCHES = 16  # batches per mega-batch, sorted by length inside it
+
+
+@dataclass(frozen=True)
+class TrainProgress:
+    step: int  # steps done in this call
+    total_steps: int
+    loss: float  # mean loss since the previous report
+    tokens_per_s: float
+    eta_s: float
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    steps: int
+    loss: float  # mean loss over the last quarter of the steps
+    first_loss: float
+    losses: tuple[float, ...]
+    tokens: int  # non-padding tokens seen
+    seconds: float
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+def collate(student: Student, batch: list[tuple[list[int], int]]) -> dict[str, torch.Tensor]:
+    """Right-padded input ids, attention mask and labels (-100 on prompt and padding)."""
+    width = max(len(ids) for ids, _ in batch)
+    input_ids = torch.full((len(batch), width), student.pad_id, dtype=torch.long)
+    attention = torch.zeros((len(batch), width), dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    for row, (ids, n_prompt) in enumerate(batch):
+        input_ids[row, : len(ids)] = torch.tensor(ids)
+        attention[row, : len(ids)] = 1
+        labels[row, n_prompt: len(ids)] = torch.tensor(ids[n_prompt:])
+    return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
+
+
+def bucketed_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Indices grouped into batches of similar length, in a seeded random order.
+
+    The indices are shuffled, cut into mega-batches of ``MEGA_BATCHES`` batches, each sorted by
+    length and cut into batches; the batch order is then shuffled again.
+    """
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    mega = batch_size * MEGA_BATCHES
+    batches: list[list[int]] = []
+    for start in range(0, len(order), mega):
+        chunk = sorted(order[start: start + mega], key=lambda i: lengths[i])
+        batches.extend(chunk[i: i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+class Trainer:
+    """Holds the optimizer across rounds; :meth:`train` takes ``steps`` optimizer steps."""
+
+    def __init__(self, student: Student, *, lr: float, batch_size: int,
+                 weight_decay: float = 0.0, warmup_steps: int = 0):
+        self.student = student
+        self.lr = lr
+        self.batch_size = batch_size
+        self.warmup_steps = warmup_steps
+        self.global_step = 0
+        self.optimizer = torch.optim.AdamW(student.trainable_parameters(), lr=lr,
+                                           weight_decay=weight_decay,
+                                           fused=student.device.type == "cuda")
+
+    def state_dict(self) -> dict:
+        return {"optimizer": self.optimizer.state_dict(), "global_step": self.global_step}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.global_step = int(state["global_step"])
+
+    def _set_lr(self) -> None:
+        scale = min(1.0, (self.global_step + 1) / self.warmup_steps) if self.warmup_steps else 1.0
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr * scale
+
+    def train(self, items: list[Item], *, steps: int, seed: int,
+              on_progress: Callable[[TrainProgress], None] | None = None,
+              should_stop: Callable[[], bool] | None = None,
+              report_every_s: float = 2.0, report_every_steps: int = 0) -> TrainResult:
+        """Take ``steps`` optimizer steps over ``items`` (cycled in new orders when short).
+
+        ``should_stop`` is checked before every step; a true answer raises RunCancelled.
+        Progress is reported every ``report_every_s`` seconds (or ``report_every_steps``
+        steps when given) and after the last step.
+        """
+        if not items:
+            raise EngineError("nothing to train on: the round's training list is empty")
+        student = self.student
+        encoded = [student.encode_pair(it.prompt, it.answer) for it in items]
+        lengths = [len(ids) for ids, _ in encoded]
+        rng = random.Random(seed)
+        torch.manual_seed(seed)  # dropout (e.g. LoRA dropout) draws from the global generator
+        model = student.model
+        model.train()
+        batches: list[list[int]] = []
+        losses: list[float] = []
+        tokens = 0
+        window_loss, window_steps, window_tokens = 0.0, 0, 0
+        start = last_report = time.perf_counter()
+        for step in range(steps):
+            if should_stop is not None and should_stop():
+                raise RunCancelled(f"stopped at training step {step} of {steps}")
+            if not batches:
+                batches = bucketed_batches(lengths, self.batch_size, rng)
+                batches.reverse()  # pop() from the end keeps the shuffled order
+            batch = collate(student, [encoded[i] for i in batches.pop()])
+            batch = {k: v.to(student.device, non_blocking=True) for k, v in batch.items()}
+            self._set_lr()
+            with student.autocast():
+                out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+            loss = answer_loss(out.logits, batch["labels"])
+            loss.backward()
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.global_step += 1
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise EngineError(f"training loss became {value} at step {step + 1}; "
+                                  "lower spec.train.lr")
+            n_tokens = int(batch["attention_mask"].sum())
+            losses.append(value)
+            tokens += n_tokens
+            window_loss += value
+            window_steps += 1
+            window_tokens += n_tokens
+            now = time.perf_counter()
+            due = (report_every_steps and (step + 1) % report_every_steps == 0) or (
+                not report_every_steps and now - last_report >= report_every_s)
+            if on_progress is not None and (due or step + 1 == steps):
+                elapsed = now - start
+                on_progress(TrainProgress(
+                    step=step + 1, total_steps=steps, loss=window_loss / window_steps,
+                    tokens_per_s=window_tokens / max(now - last_report, 1e-9),
+                    eta_s=elapsed / (step + 1) * (steps - step - 1),
+                ))
+                window_loss, window_steps, window_tokens = 0.0, 0, 0
+                last_report = now
+        seconds = time.perf_counter() - start
+        tail = losses[-max(1, len(losses) // 4):]
+        return TrainResult(steps=steps, loss=sum(tail) / len(tail), first_loss=losses[0],
+                           losses=tuple(losses), tokens=tokens, seconds=seconds)
+
+
+def answer_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy over the positions whose label is not -100."""
+    shift_logits = logits[:, :-1].float()
+    shift_labels = labels[:, 1:]
+    return torch.nn.functional.cross_entropy(
+        shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.reshape(-1),
+        ignore_index=IGNORE,
+    )

@@ -1,0 +1,1 @@
+"""Run lifecycle tasks: execute a run on the gpu queue, sweep stale runs."""

@@ -1,0 +1,1 @@
+"""Teacher jobs on the default queue: skill extraction, prompt trials, connection tests."""
