@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-RUN_TASK_NAME = "workers.tasks.gpu.run_execute"
+RUN_TASK_NAME = "workers.run_tasks.run_execute"
 GPU_QUEUE = "gpu"
 
 

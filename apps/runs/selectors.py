@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.projects.models import Project
-from apps.runs.models import LevelStat, Round, Run, RunEvent, SkillStat, StudentSpec
+from apps.runs.models import (
+    LevelStat,
+    Round,
+    Run,
+    RunEvent,
+    RunStatus,
+    SkillStat,
+    StudentSpec,
+)
 
 
 def run_list_for_user(*, user, project: Project | None = None) -> QuerySet[Run]:
@@ -67,3 +77,9 @@ def run_events_tail(
 
 def run_progress_latest(*, run: Run) -> RunEvent | None:
     return RunEvent.objects.filter(run=run, kind=RunEvent.Kind.PROGRESS).order_by("-id").first()
+
+
+def run_list_stale(*, heartbeat_before: datetime) -> QuerySet[Run]:
+    """Running runs whose worker has not sent a heartbeat since ``heartbeat_before``
+    (the beat sweep requeues them; they resume from their last finished round)."""
+    return Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=heartbeat_before)

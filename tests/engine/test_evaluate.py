@@ -2,8 +2,8 @@ import torch
 
 from tests.engine.student_helpers import add_family, add_items, tiny_student
 from workers.engine.evaluate import evaluate, evaluate_items, generate_answers
-from workers.engine.student import build_student
 from workers.engine.spec import StudentSpec
+from workers.engine.student import build_student
 from workers.engine.trainer import Trainer
 
 
