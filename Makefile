@@ -21,7 +21,7 @@ migrate: install
 
 ## Start the product on the embedded default (web + a worker, demo data seeded).
 demo: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --reset-password
 	./scripts/demo.sh
 
 ## Run the whole test suite (PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL are set).

@@ -4,7 +4,7 @@ Same model (a preset built from one seed), same items, same batch size, same dev
 collate function (answer-only labels); the difference is length bucketing and the loop.
 Throughput counts real (non-padding) tokens per second.
 
-    python benchmarks/train_speed.py --preset tiny --steps 60 --batch-size 32 --threads 2
+    python benchmarks/train_speed.py --preset tiny --steps 20 --repeats 3 --threads 2
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -30,17 +31,21 @@ def items(n: int, seed: int = 0):
     return ArithmeticFamily().sample(n=n, rng=random.Random(seed))  # levels 1..5: mixed lengths
 
 
-def ours(args, data) -> dict:
+def ours(args, data):
     student = build_student(StudentSpec(preset=args.preset, max_length=32),
                             device=resolve_device(args.device), seed=0)
     trainer = Trainer(student, lr=1e-3, batch_size=args.batch_size)
     trainer.train(data, steps=args.warmup, seed=1)  # warm-up (allocator, kernels)
-    result = trainer.train(data, steps=args.steps, seed=2)
-    return {"tokens": result.tokens, "seconds": result.seconds,
-            "tokens_per_s": result.tokens_per_s, "final_loss": result.loss}
+
+    def run(seed: int) -> dict:
+        result = trainer.train(data, steps=args.steps, seed=seed)
+        return {"tokens": result.tokens, "seconds": result.seconds,
+                "tokens_per_s": result.tokens_per_s}
+
+    return run
 
 
-def hf(args, data) -> dict:
+def hf(args, data):
     from transformers import Trainer as HFTrainer
     from transformers import TrainingArguments
 
@@ -70,10 +75,14 @@ def hf(args, data) -> dict:
         return time.perf_counter() - start
 
     run(args.warmup, 1)
-    counted["tokens"] = 0
-    seconds = run(args.steps, 2)
-    return {"tokens": counted["tokens"], "seconds": seconds,
-            "tokens_per_s": counted["tokens"] / seconds}
+
+    def timed(seed: int) -> dict:
+        counted["tokens"] = 0
+        seconds = run(args.steps, seed)
+        return {"tokens": counted["tokens"], "seconds": seconds,
+                "tokens_per_s": counted["tokens"] / seconds}
+
+    return timed
 
 
 def main() -> None:
@@ -81,6 +90,7 @@ def main() -> None:
     p.add_argument("--preset", default="tiny")
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--items", type=int, default=4096)
     p.add_argument("--device", default="auto")
@@ -90,11 +100,19 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     data = items(args.items)
-    a, b = ours(args, data), hf(args, data)
+    run_ours, run_hf = ours(args, data), hf(args, data)
+    results: dict[str, list[dict]] = {"ours": [], "transformers_trainer": []}
+    # Alternate the two, so load from other processes hits both alike; report medians.
+    for rep in range(args.repeats):
+        results["ours"].append(run_ours(10 + rep))
+        results["transformers_trainer"].append(run_hf(10 + rep))
+    med = {k: statistics.median(r["tokens_per_s"] for r in v) for k, v in results.items()}
     print(json.dumps({"preset": args.preset, "device": str(resolve_device(args.device)),
-                      "steps": args.steps, "batch_size": args.batch_size, "ours": a,
-                      "transformers_trainer": b,
-                      "speedup": a["tokens_per_s"] / b["tokens_per_s"]}, indent=2))
+                      "steps": args.steps, "repeats": args.repeats,
+                      "batch_size": args.batch_size, "threads": torch.get_num_threads(),
+                      "median_tokens_per_s": med,
+                      "speedup": med["ours"] / med["transformers_trainer"],
+                      "runs": results}, indent=2))
 
 
 if __name__ == "__main__":

@@ -5,4 +5,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("", include("apps.core.urls")),
+    path("", include("apps.projects.urls")),
+    path("", include("apps.prompts.urls")),
+    path("", include("apps.curricula.urls")),
+    path("", include("apps.runs.urls")),
 ]

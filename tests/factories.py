@@ -5,7 +5,14 @@ from django.contrib.auth import get_user_model
 
 from apps.accounts.models import Membership, Role, Team
 from apps.curricula.models import Curriculum
-from apps.projects.models import Example, ExampleSkill, Project, Skill
+from apps.projects.models import (
+    Example,
+    ExampleSkill,
+    Project,
+    Skill,
+    SkillExtraction,
+    SkillProposal,
+)
 from apps.prompts.models import TeacherConfig, TeacherKind, TeacherPrompt, TeacherPromptVersion
 from apps.runs.models import LevelStat, Round, Run, RunEvent, SkillStat, StudentSpec
 
@@ -181,3 +188,24 @@ class RunEventFactory(factory.django.DjangoModelFactory):
     run = factory.SubFactory(RunFactory)
     kind = RunEvent.Kind.LOG
     message = "hello"
+
+
+class SkillExtractionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SkillExtraction
+
+    project = factory.SubFactory(ProjectFactory)
+    teacher_config = factory.SubFactory(
+        TeacherConfigFactory, project=factory.SelfAttribute("..project")
+    )
+
+
+class SkillProposalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SkillProposal
+
+    project = factory.SubFactory(ProjectFactory)
+    extraction = factory.SubFactory(
+        SkillExtractionFactory, project=factory.SelfAttribute("..project")
+    )
+    name = factory.Sequence(lambda n: f"proposed_{n}")

@@ -20,3 +20,12 @@ def team_get_for_user(*, user, pk: int) -> Team:
 def membership_list_for_team(*, user, team: Team) -> QuerySet[Membership]:
     team_get_for_user(user=user, pk=team.pk)
     return Membership.objects.filter(team=team).select_related("user")
+
+
+def team_list_for_editor(*, user) -> QuerySet[Team]:
+    """Teams in which ``user`` may create projects (editors and owners)."""
+    if not user.is_authenticated:
+        return Team.objects.none()
+    return Team.objects.filter(
+        memberships__user=user, memberships__role__in=["editor", "owner"]
+    ).order_by("name")

@@ -1,7 +1,14 @@
 from django.contrib import admin
 
 from apps.core.admin_scoping import TeamScopedAdmin
-from apps.projects.models import Example, ExampleSkill, Project, Skill
+from apps.projects.models import (
+    Example,
+    ExampleSkill,
+    Project,
+    Skill,
+    SkillExtraction,
+    SkillProposal,
+)
 
 
 @admin.register(Project)
@@ -41,3 +48,20 @@ class ExampleSkillAdmin(TeamScopedAdmin):
     team_path = "example__project__team"
     list_display = ["skill", "example"]
     raw_id_fields = ["example", "skill"]
+
+
+@admin.register(SkillExtraction)
+class SkillExtractionAdmin(TeamScopedAdmin):
+    team_path = "project__team"
+    list_display = ["id", "project", "status", "teacher_config", "created_at", "finished_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["teacher_config", "prompt_version"]
+
+
+@admin.register(SkillProposal)
+class SkillProposalAdmin(TeamScopedAdmin):
+    team_path = "project__team"
+    list_display = ["name", "project", "status", "extraction", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["name", "description"]
+    raw_id_fields = ["extraction", "skill"]

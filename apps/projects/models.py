@@ -140,3 +140,76 @@ class ExampleSkill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.skill} <- {self.example_id}"
+
+
+class SkillExtraction(models.Model):
+    """One "extract skills with the teacher" job: the teacher reads sample items of the
+    project and proposes skills, which people then accept or reject one by one."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="skill_extractions"
+    )
+    teacher_config = models.ForeignKey(
+        "prompts.TeacherConfig", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    prompt_version = models.ForeignKey(
+        "prompts.TeacherPromptVersion", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    sample_size = models.PositiveSmallIntegerField(default=20)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    message = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    # The teacher's text as it came back, kept with the proposals it was parsed into.
+    raw = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"skill extraction #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class SkillProposal(models.Model):
+    """A skill the teacher proposed; accepting it creates a teacher-extracted skill."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    extraction = models.ForeignKey(
+        SkillExtraction, on_delete=models.CASCADE, related_name="proposals"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="skill_proposals")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    raw = models.TextField(blank=True)
+    skill = models.ForeignKey(
+        Skill, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["extraction", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"

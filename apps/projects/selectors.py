@@ -1,9 +1,17 @@
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from apps.projects.models import Example, ExampleSkill, Project, Skill
+from apps.projects.models import (
+    Example,
+    ExampleSkill,
+    Project,
+    Skill,
+    SkillExtraction,
+    SkillProposal,
+)
 
 
 def project_list_for_user(*, user) -> QuerySet[Project]:
@@ -100,3 +108,67 @@ def example_counts(*, project: Project) -> dict[str, dict[str, int]]:
     for row in rows:
         out.setdefault(row["split"], {})[row["review_status"]] = row["n"]
     return out
+
+
+def skill_usage(*, skill: Skill) -> tuple[int, int]:
+    """``(examples that use the skill, of those the ones with no other skill)``."""
+    example_ids = ExampleSkill.objects.filter(skill=skill).values("example_id")
+    used = ExampleSkill.objects.filter(skill=skill).count()
+    shared = (
+        ExampleSkill.objects.filter(example_id__in=example_ids)
+        .exclude(skill=skill).values("example_id").distinct().count()
+    )
+    return used, used - shared
+
+
+def project_list_with_counts(*, user) -> QuerySet[Project]:
+    """The user's projects, each with ``n_skills`` and ``n_examples`` (one query)."""
+
+    def count_of(model):
+        return Subquery(
+            model.objects.filter(project=OuterRef("pk")).order_by().values("project")
+            .annotate(n=Count("pk")).values("n")[:1],
+            output_field=IntegerField(),
+        )
+
+    return (
+        project_list_for_user(user=user)
+        .annotate(n_skills=Coalesce(count_of(Skill), 0),
+                  n_examples=Coalesce(count_of(Example), 0))
+        .order_by("team__name", "name")
+    )
+
+
+def skill_get(*, project: Project, pk: int) -> Skill:
+    return get_object_or_404(Skill.objects.select_related("parent"), project=project, pk=pk)
+
+
+def skill_examples_per_level(*, skill: Skill) -> list[tuple[int, int]]:
+    """``[(level, approved examples)]`` for one skill, by level."""
+    rows = (
+        ExampleSkill.objects.filter(skill=skill,
+                                    example__review_status=Example.ReviewStatus.APPROVED)
+        .values("example__level").annotate(n=Count("id")).order_by("example__level")
+    )
+    return [(row["example__level"], row["n"]) for row in rows]
+
+
+def extraction_list_for_project(*, project: Project) -> QuerySet[SkillExtraction]:
+    return SkillExtraction.objects.filter(project=project).select_related("teacher_config")
+
+
+def extraction_get(*, project: Project, pk: int) -> SkillExtraction:
+    return get_object_or_404(
+        SkillExtraction.objects.select_related("teacher_config", "project__team"),
+        project=project, pk=pk,
+    )
+
+
+def proposal_list_for_extraction(*, extraction: SkillExtraction) -> QuerySet[SkillProposal]:
+    return extraction.proposals.select_related("skill").order_by("id")
+
+
+def proposal_get(*, project: Project, pk: int) -> SkillProposal:
+    return get_object_or_404(
+        SkillProposal.objects.select_related("project__team"), project=project, pk=pk
+    )

@@ -8,6 +8,7 @@ from django.db import transaction
 from apps.accounts.models import Role, Team
 from apps.accounts.permissions import require_role
 from apps.projects.models import MAX_SKILLS_PER_EXAMPLE, Example, ExampleSkill, Project, Skill
+from apps.projects.selectors import skill_usage
 
 
 def _clean_name(value: str, field: str) -> str:
@@ -113,8 +114,60 @@ def skill_update(
 
 
 @transaction.atomic
-def skill_delete(*, user, skill: Skill) -> None:
+def skill_move(*, user, skill: Skill, parent: Skill | None) -> Skill:
+    """Put ``skill`` under ``parent``, or at the top of the tree when ``parent`` is None."""
     require_role(user, skill.project.team, Role.EDITOR)
+    _check_parent(skill.project, skill, parent)
+    skill.parent = parent
+    skill.save(update_fields=["parent"])
+    return skill
+
+
+@transaction.atomic
+def skill_merge(*, user, source: Skill, target: Skill) -> Skill:
+    """Fold ``source`` into ``target``: its examples and sub-skills follow, then it goes.
+
+    An example that had both skills keeps one link to ``target``.
+    """
+    require_role(user, source.project.team, Role.EDITOR)
+    if source.pk == target.pk:
+        raise ValidationError({"target": "a skill cannot be merged into itself"})
+    if source.project_id != target.project_id:
+        raise ValidationError({"target": f"skill {target.name!r} belongs to another project"})
+    node: Skill | None = target
+    while node is not None:
+        if node.parent_id == source.pk:
+            # The target sits under the source: lift it to the source's place first.
+            target.parent_id = source.parent_id
+            target.save(update_fields=["parent"])
+            break
+        node = node.parent
+    both = ExampleSkill.objects.filter(skill=target).values("example_id")
+    ExampleSkill.objects.filter(skill=source, example_id__in=both).delete()
+    ExampleSkill.objects.filter(skill=source).update(skill=target)
+    Skill.objects.filter(parent=source).exclude(pk=target.pk).update(parent=target)
+    if not target.description and source.description:
+        target.description = source.description
+        target.save(update_fields=["description"])
+    source.delete()
+    return target
+
+
+@transaction.atomic
+def skill_delete(*, user, skill: Skill) -> None:
+    """Delete a skill; its sub-skills move up to its parent.
+
+    Refused while some example has no other skill (an example needs at least one):
+    merging the skill into another keeps those examples.
+    """
+    require_role(user, skill.project.team, Role.EDITOR)
+    used, only = skill_usage(skill=skill)
+    if only:
+        raise ValidationError(
+            f"{only} of the {used} examples that use {skill.name!r} have no other skill and "
+            f"would be left without one; merge {skill.name!r} into another skill instead"
+        )
+    Skill.objects.filter(parent=skill).update(parent=skill.parent_id)
     skill.delete()
 
 

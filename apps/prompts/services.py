@@ -20,7 +20,7 @@ _UNSET = object()
 DEFAULT_PROMPT_NAME = "default"
 
 
-def _check_teacher_fields(*, kind: str, base_url: str, model: str, model_dir: str,
+def check_teacher_fields(*, kind: str, base_url: str, model: str, model_dir: str,
                           timeout_s: float, max_retries: int, concurrency: int) -> None:
     errors: dict[str, str] = {}
     if kind not in TeacherKind.values:
@@ -54,7 +54,7 @@ def teacher_config_create(
         raise ValidationError({"name": "must not be empty"})
     if TeacherConfig.objects.filter(project=project, name=name).exists():
         raise ValidationError({"name": f"project {project.name!r} already has a teacher {name!r}"})
-    _check_teacher_fields(kind=kind, base_url=base_url, model=model, model_dir=model_dir,
+    check_teacher_fields(kind=kind, base_url=base_url, model=model, model_dir=model_dir,
                           timeout_s=timeout_s, max_retries=max_retries, concurrency=concurrency)
     return TeacherConfig.objects.create(
         project=project, name=name, kind=kind, base_url=base_url, model=model, api_key=api_key,
@@ -80,7 +80,7 @@ def teacher_config_update(
         raise ValidationError(f"unknown teacher fields: {', '.join(sorted(unknown))}")
     for key, value in fields.items():
         setattr(teacher, key, value)
-    _check_teacher_fields(
+    check_teacher_fields(
         kind=teacher.kind, base_url=teacher.base_url, model=teacher.model,
         model_dir=teacher.model_dir, timeout_s=teacher.timeout_s,
         max_retries=teacher.max_retries, concurrency=teacher.concurrency,

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import F, FloatField, OuterRef, QuerySet, Subquery
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.shortcuts import get_object_or_404
 
 from apps.projects.models import Project
@@ -23,7 +25,7 @@ def run_list_for_user(*, user, project: Project | None = None) -> QuerySet[Run]:
     qs = Run.objects.filter(project__team__memberships__user=user)
     if project is not None:
         qs = qs.filter(project=project)
-    return qs.select_related("project", "curriculum", "student", "teacher_config")
+    return qs.select_related("project__team", "curriculum", "student", "teacher_config")
 
 
 def run_get_for_user(*, user, pk: int) -> Run:
@@ -83,3 +85,80 @@ def run_list_stale(*, heartbeat_before: datetime) -> QuerySet[Run]:
     """Running runs whose worker has not sent a heartbeat since ``heartbeat_before``
     (the beat sweep requeues them; they resume from their last finished round)."""
     return Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=heartbeat_before)
+
+
+# --- The run pages: every read is one query whatever the size of the run. ---------------
+
+# ?sort= keys of the per-skill table -> the ordering; "-key" sorts descending.
+SKILL_TABLE_SORTS = {
+    "skill": "skill__name", "evaluated": "evaluated", "failed": "failed",
+    "accuracy": "accuracy", "miss_rate": "miss_rate", "miss_share": "miss_share",
+    "delta": "delta",
+}
+SKILL_TABLE_DEFAULT_SORT = "-miss_share"
+
+
+def run_list_with_latest(*, project: Project, limit: int = 200) -> QuerySet[Run]:
+    """The project's runs, newest first, with the latest round's accuracy annotated."""
+    latest = Round.objects.filter(run=OuterRef("pk")).order_by("-index")
+    return (
+        Run.objects.filter(project=project)
+        .select_related("curriculum", "student", "teacher_config")
+        .annotate(latest_accuracy=Subquery(
+            latest.annotate(
+                accuracy=Cast(KeyTextTransform("accuracy", "metrics"), FloatField())
+            ).values("accuracy")[:1]
+        ))
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def round_list_light(*, run: Run) -> list[Round]:
+    """The run's rounds, oldest first, without their plans and curriculum states."""
+    return list(
+        Round.objects.filter(run=run).defer("plan", "curriculum_state").order_by("index")
+    )
+
+
+def round_get(*, run: Run, index: int) -> Round | None:
+    return Round.objects.filter(run=run, index=index).first()
+
+
+def skill_table_sort_clean(sort: str | None, *, has_previous: bool) -> str:
+    """``sort`` if the per-skill table can sort by it, else the default sort."""
+    key = (sort or "").lstrip("-")
+    if key not in SKILL_TABLE_SORTS or (key == "delta" and not has_previous):
+        return SKILL_TABLE_DEFAULT_SORT
+    return sort
+
+
+def skill_table(
+    *, round: Round, previous: Round | None, sort: str = SKILL_TABLE_DEFAULT_SORT
+) -> list[SkillStat]:
+    """The round's Missing-Skill-Profile with ``prev_accuracy`` and ``delta`` (accuracy
+    change since ``previous``; None for a skill it did not evaluate), sorted by ``sort``."""
+    qs = SkillStat.objects.filter(round=round).select_related("skill")
+    if previous is not None:
+        prev = SkillStat.objects.filter(round=previous, skill=OuterRef("skill_id"))
+        qs = qs.annotate(prev_accuracy=Subquery(prev.values("accuracy")[:1]))
+        qs = qs.annotate(delta=F("accuracy") - F("prev_accuracy"))
+    sort = skill_table_sort_clean(sort, has_previous=previous is not None)
+    key = sort.lstrip("-")
+    expr = F(SKILL_TABLE_SORTS[key])
+    ordering = expr.desc(nulls_last=True) if sort.startswith("-") else expr.asc(nulls_last=True)
+    rows = list(qs.order_by(ordering, "skill__name"))
+    if previous is None:
+        for row in rows:
+            row.prev_accuracy = None
+            row.delta = None
+    return rows
+
+
+def level_rows_for_run(*, run: Run) -> list[dict]:
+    """Every round's level stats as plain rows (round index, level, rates), oldest first."""
+    return list(
+        LevelStat.objects.filter(run=run)
+        .order_by("round__index", "level")
+        .values("round_id", "level", "sampling_probability", "success_rate",
+                "strategy_score", "samples", "evaluated", round_index=F("round__index"))
+    )

@@ -100,3 +100,30 @@ def run_heartbeat(run_id: int, worker: str) -> bool:
         heartbeat_at=timezone.now()
     )
     return updated == 1
+
+
+def run_requeue_failed(run: Run) -> Run:
+    """failed -> queued: a retry, the one way out of a final state. It continues from the
+    last finished round; the error is cleared (it stays in the run's events)."""
+    updated = Run.objects.filter(pk=run.pk, status=S.FAILED).update(
+        status=S.QUEUED, error="", finished_at=None, worker="", claimed_at=None,
+        stop_request=Run.StopRequest.NONE,
+    )
+    if not updated:
+        current = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+        raise TransitionError(
+            run.pk, current or "deleted", S.QUEUED, "only a failed run can be retried"
+        )
+    run.refresh_from_db()
+    return run
+
+
+def run_release(run_id: int, worker: str, to: str, *, error: str = "") -> bool:
+    """running -> ``to`` (queued, paused, succeeded, cancelled, failed) for the worker
+    that holds the run; False when it no longer does (requeued, claimed elsewhere)."""
+    if not can_transition(S.RUNNING, to):
+        raise TransitionError(run_id, S.RUNNING, to)
+    updated = Run.objects.filter(pk=run_id, status=S.RUNNING, worker=worker).update(
+        **_stamps(to, error)
+    )
+    return updated == 1

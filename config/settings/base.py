@@ -127,6 +127,35 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_IMPORTS = ["workers.run_tasks", "workers.teacher_tasks"]
 CELERY_TASK_ROUTES = {"workers.run_tasks.run_execute": {"queue": "gpu"}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker that goes away (Redis restarted) does not stop the run in progress: the worker
+# reconnects, the task goes on and its results are in the database, not in the broker.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+
+# Run lifecycle (workers/run_tasks.py). A GPU worker beats every STUDIO_RUN_HEARTBEAT_S and
+# reads pause/cancel requests at the same time; the sweep (beat, every
+# STUDIO_SWEEP_INTERVAL_S) requeues a running run silent for STUDIO_RUN_STALE_AFTER_S and
+# sends again a queued run whose message was sent STUDIO_RUN_RESEND_AFTER_S ago.
+STUDIO_RUN_HEARTBEAT_S = float(env_int("STUDIO_RUN_HEARTBEAT_S", 2))
+STUDIO_RUN_PROGRESS_S = float(env_int("STUDIO_RUN_PROGRESS_S", 2))
+STUDIO_RUN_STALE_AFTER_S = env_int("STUDIO_RUN_STALE_AFTER_S", 90)
+STUDIO_RUN_RESEND_AFTER_S = env_int("STUDIO_RUN_RESEND_AFTER_S", 900)
+STUDIO_SWEEP_INTERVAL_S = env_int("STUDIO_SWEEP_INTERVAL_S", 30)
+# One execution of a run may last this long; a soft limit fails the run with that reason
+# (retry continues from its last finished round), the hard limit 5 minutes later kills it.
+STUDIO_RUN_TIME_LIMIT_S = env_int("STUDIO_RUN_TIME_LIMIT_S", 3 * 24 * 3600)
+CELERY_TASK_ANNOTATIONS = {
+    "workers.run_tasks.run_execute": {
+        "soft_time_limit": STUDIO_RUN_TIME_LIMIT_S,
+        "time_limit": STUDIO_RUN_TIME_LIMIT_S + 300,
+    },
+}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-runs": {
+        "task": "workers.run_tasks.run_sweep",
+        "schedule": float(STUDIO_SWEEP_INTERVAL_S),
+        "options": {"queue": "default", "expires": float(STUDIO_SWEEP_INTERVAL_S)},
+    },
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 LOGGING = {

@@ -9,6 +9,9 @@ from tests.factories import (
     SkillFactory,
 )
 
+# The smallest valid "new project from a task family" form.
+NEW = {"task_family": "arithmetic", "train_size": 20, "eval_size": 5, "seed": 0}
+
 
 def test_pages_need_login(client, project_a):
     for url in (reverse("home"), reverse("project_detail", args=[project_a.pk])):
@@ -26,7 +29,9 @@ def test_home_lists_own_teams_and_projects_only(client_for, owner, stranger, pro
 def test_home_offers_project_form_to_editors_not_viewers(client_for, viewer, project_a):
     html = client_for(viewer).get(reverse("home")).content.decode()
     assert project_a.name in html
-    assert reverse("project_new") not in html
+    assert reverse("projects:new") not in html
+    assert reverse("projects:skill_new", args=[project_a.pk]) not in client_for(viewer).get(
+        reverse("projects:skill_list", args=[project_a.pk])).content.decode()
 
 
 def test_project_detail_shows_skill_counts_per_level(client_for, viewer, project_a):
@@ -50,9 +55,9 @@ def test_project_detail_shows_skill_counts_per_level(client_for, viewer, project
 def test_stranger_gets_404_for_another_teams_project(client_for, stranger, project_a):
     client = client_for(stranger)
     assert client.get(reverse("project_detail", args=[project_a.pk])).status_code == 404
-    response = client.post(reverse("skill_new", args=[project_a.pk]), {"name": "x"})
+    response = client.post(reverse("projects:skill_new", args=[project_a.pk]), {"name": "x"})
     assert response.status_code == 404
-    response = client.post(reverse("project_new"), {"team": project_a.team_id, "name": "x"})
+    response = client.post(reverse("projects:new"), {**NEW, "team": project_a.team_id, "name": "x"})
     assert response.status_code == 404
     assert not Skill.objects.filter(name="x").exists()
     assert not Project.objects.filter(name="x").exists()
@@ -60,9 +65,10 @@ def test_stranger_gets_404_for_another_teams_project(client_for, stranger, proje
 
 def test_viewer_cannot_write(client_for, viewer, project_a):
     client = client_for(viewer)
-    response = client.post(reverse("skill_new", args=[project_a.pk]), {"name": "borrow"})
+    response = client.post(reverse("projects:skill_new", args=[project_a.pk]), {"name": "borrow"})
     assert response.status_code == 403
-    response = client.post(reverse("project_new"), {"team": project_a.team_id, "name": "New"})
+    data = {**NEW, "team": project_a.team_id, "name": "New"}
+    response = client.post(reverse("projects:new"), data)
     assert response.status_code == 403
     assert not Skill.objects.filter(name="borrow").exists()
     assert not Project.objects.filter(name="New").exists()
@@ -71,10 +77,11 @@ def test_viewer_cannot_write(client_for, viewer, project_a):
 @pytest.mark.parametrize("who", ["owner", "editor"])
 def test_owner_and_editor_can_write(request, client_for, who, project_a):
     client = client_for(request.getfixturevalue(who))
-    response = client.post(reverse("skill_new", args=[project_a.pk]), {"name": "borrow"})
+    response = client.post(reverse("projects:skill_new", args=[project_a.pk]), {"name": "borrow"})
     assert response.status_code == 302
     assert Skill.objects.filter(project=project_a, name="borrow").exists()
-    response = client.post(reverse("project_new"), {"team": project_a.team_id, "name": "New"})
+    data = {**NEW, "team": project_a.team_id, "name": "New"}
+    response = client.post(reverse("projects:new"), data)
     created = Project.objects.get(team=project_a.team, name="New")
     assert response.url == reverse("project_detail", args=[created.pk])
 
@@ -82,14 +89,14 @@ def test_owner_and_editor_can_write(request, client_for, who, project_a):
 def test_bad_skill_input_is_shown_on_the_form(client_for, owner, project_a):
     SkillFactory(project=project_a, name="carry")
     client = client_for(owner)
-    response = client.post(reverse("skill_new", args=[project_a.pk]), {"name": "carry"})
+    response = client.post(reverse("projects:skill_new", args=[project_a.pk]), {"name": "carry"})
     assert response.status_code == 400
     assert "already has a skill" in response.content.decode()
 
 
 def test_duplicate_project_name_is_refused_with_message(client_for, owner, project_a):
     response = client_for(owner).post(
-        reverse("project_new"), {"team": project_a.team_id, "name": project_a.name}
+        reverse("projects:new"), {**NEW, "team": project_a.team_id, "name": project_a.name}
     )
     assert response.status_code == 400
     assert "already has a project" in response.content.decode()

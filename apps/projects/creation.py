@@ -1,0 +1,216 @@
+"""Creating a project from a task family in one step.
+
+The project, its skills and its seed examples are saved together or not at all. A JSONL
+upload is checked first (every bad line reported, nothing saved) and kept under
+``STUDIO_DATA_DIR/uploads`` by a random token until the person confirms it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.accounts.models import Role, Team
+from apps.accounts.permissions import require_role
+from apps.projects.models import Example, Project, Skill
+from apps.projects.services import example_bulk_create, project_create
+from workers.engine.errors import EngineError, ItemError, SpecError
+from workers.engine.tasks.base import Item, SkillInfo
+from workers.engine.tasks.jsonl import ANSWER_MODES, parse_jsonl
+from workers.engine.tasks.registry import FAMILIES, build_family
+
+MAX_TRAIN = 50_000
+MAX_EVAL = 10_000
+_TOKEN = re.compile(r"[0-9a-f]{32}")
+
+
+def _family_error(exc: EngineError) -> ValidationError:
+    """The engine's error as a form error on the field it names."""
+    field = getattr(exc, "field", "")
+    if field == "spec.task.family":
+        return ValidationError({"task_family": str(exc)})
+    if field.startswith("spec.task.options") or isinstance(exc, ItemError):
+        return ValidationError({"task_options": str(exc)})
+    return ValidationError({"task_family": str(exc)})
+
+
+def _create_skills(project: Project, infos: Iterable[SkillInfo], origin: str) -> dict[str, Skill]:
+    infos = list(infos)
+    Skill.objects.bulk_create([
+        Skill(project=project, name=info.name, description=info.description, origin=origin)
+        for info in infos
+    ])
+    skills = {s.name: s for s in Skill.objects.filter(project=project)}
+    children = []
+    for info in infos:
+        if info.parent and info.parent in skills:
+            skills[info.name].parent = skills[info.parent]
+            children.append(skills[info.name])
+    Skill.objects.bulk_update(children, ["parent"])
+    return skills
+
+
+def _rows(items: Iterable[Item], skills: dict[str, Skill], split_of, origin: str) -> list[dict]:
+    return [
+        {
+            "key": item.id, "prompt": item.prompt, "answer": item.answer, "level": item.level,
+            "skills": [skills[name] for name in item.skills], "meta": dict(item.meta),
+            "split": split_of(i, item), "origin": origin,
+            "review_status": Example.ReviewStatus.APPROVED,
+        }
+        for i, item in enumerate(items)
+    ]
+
+
+@transaction.atomic
+def project_create_from_family(
+    *, user, team: Team, name: str, task_family: str, description: str = "",
+    task_options: dict | None = None, train_size: int = 500, eval_size: int = 200,
+    seed: int = 0, require_review: bool = True,
+) -> Project:
+    """A project on a built-in task family with its skills and a seed pool drawn from it:
+    ``train_size`` train and ``eval_size`` eval examples from one seeded draw (so no eval
+    item is also in the train split)."""
+    require_role(user, team, Role.EDITOR)
+    if task_family == "jsonl":
+        raise ValidationError({"task_family": "a JSONL project is created from an upload"})
+    errors = {}
+    if not 1 <= train_size <= MAX_TRAIN:
+        errors["train_size"] = f"must be between 1 and {MAX_TRAIN}"
+    if not 0 <= eval_size <= MAX_EVAL:
+        errors["eval_size"] = f"must be between 0 and {MAX_EVAL}"
+    if errors:
+        raise ValidationError(errors)
+    options = task_options or {}
+    try:
+        family = build_family(task_family, options)
+        infos = family.skills()
+        items = family.sample(n=train_size + eval_size, rng=random.Random(seed))
+    except EngineError as exc:
+        raise _family_error(exc) from None
+    project = project_create(
+        user=user, team=team, name=name, description=description, task_family=task_family,
+        task_options=options, require_review=require_review,
+    )
+    skills = _create_skills(project, infos, Skill.Origin.BUILTIN)
+    for item in items:  # a family may use a skill it does not list
+        for skill_name in item.skills:
+            if skill_name not in skills:
+                skills[skill_name] = Skill.objects.create(
+                    project=project, name=skill_name, origin=Skill.Origin.BUILTIN
+                )
+
+    def split_of(i: int, item: Item) -> str:
+        return Example.Split.TRAIN if i < train_size else Example.Split.EVAL
+
+    example_bulk_create(project=project, rows=_rows(items, skills, split_of,
+                                                    Example.Origin.SEED))
+    return project
+
+
+# --- JSONL uploads --------------------------------------------------------------------------
+
+def _uploads_dir() -> Path:
+    return Path(settings.DATA_DIR) / "uploads"
+
+
+def upload_store(*, data: bytes) -> str:
+    """Keep an uploaded file until it is confirmed; returns its token."""
+    token = secrets.token_hex(16)
+    folder = _uploads_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{token}.jsonl").write_bytes(data)
+    return token
+
+
+def _upload_path(token: str) -> Path:
+    if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+        raise ValidationError({"token": "not an upload token; upload the file again"})
+    return _uploads_dir() / f"{token}.jsonl"
+
+
+def upload_read(*, token: str) -> str:
+    try:
+        return _upload_path(token).read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ValidationError(
+            {"token": "the uploaded file is no longer here; upload it again"}
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ValidationError({"file": f"the file is not UTF-8 text: {exc.reason}"}) from None
+
+
+def upload_discard(*, token: str) -> None:
+    _upload_path(token).unlink(missing_ok=True)
+
+
+def jsonl_check(text: str, *, answer_mode: str) -> tuple[list[Item], list[tuple[int, str]]]:
+    """Every item and every bad line of ``text`` (the preview); raises on a bad mode."""
+    if answer_mode not in ANSWER_MODES:
+        raise ValidationError({"answer_mode": f"must be one of {', '.join(ANSWER_MODES)}"})
+    try:
+        return parse_jsonl(text, answer_mode=answer_mode)
+    except SpecError as exc:
+        raise ValidationError({"answer_mode": str(exc)}) from None
+
+
+def _in_eval(item_id: str, share: float) -> bool:
+    digest = int(hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:8], 16)
+    return digest / 0x1_0000_0000 < share
+
+
+@transaction.atomic
+def project_create_from_jsonl(
+    *, user, team: Team, name: str, text: str, description: str = "",
+    answer_mode: str = "exact", eval_share: float = 0.2, require_review: bool = True,
+) -> Project:
+    """A project holding the items of a JSONL file, refused whole if any line is bad.
+
+    Lines that declare a ``split`` keep it; the others go to eval with probability
+    ``eval_share`` (decided by a hash of the item id, so the same file splits the same way).
+    The file is kept under ``STUDIO_DATA_DIR/datasets`` for the workers.
+    """
+    require_role(user, team, Role.EDITOR)
+    if not 0.0 <= eval_share <= 0.9:
+        raise ValidationError({"eval_share": "must be between 0 and 0.9"})
+    items, errors = jsonl_check(text, answer_mode=answer_mode)
+    if errors:
+        raise ValidationError({"file": [f"line {n}: {message}" for n, message in errors]})
+    if not items:
+        raise ValidationError({"file": "the file holds no items"})
+    project = project_create(
+        user=user, team=team, name=name, description=description, task_family="jsonl",
+        task_options={"answer_mode": answer_mode}, require_review=require_review,
+    )
+    names: dict[str, None] = {}
+    for item in items:
+        names.update(dict.fromkeys(item.skills))
+    skills = _create_skills(project, [SkillInfo(n) for n in names], Skill.Origin.MANUAL)
+
+    def split_of(i: int, item: Item) -> str:
+        declared = item.meta.get("split")
+        if declared:
+            return declared
+        return Example.Split.EVAL if _in_eval(item.id, eval_share) else Example.Split.TRAIN
+
+    example_bulk_create(project=project, rows=_rows(items, skills, split_of,
+                                                    Example.Origin.IMPORTED))
+    folder = Path(settings.DATA_DIR) / "datasets"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"project-{project.pk}.jsonl"
+    path.write_text(text, encoding="utf-8")
+    project.task_options = {"path": str(path), "answer_mode": answer_mode}
+    project.save(update_fields=["task_options"])
+    return project
+
+
+def family_choices() -> list[tuple[str, str]]:
+    return [(name, info.description) for name, info in FAMILIES.items()]

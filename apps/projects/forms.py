@@ -1,0 +1,149 @@
+import json
+
+from django import forms
+from django.conf import settings
+
+from apps.projects.models import Skill
+from workers.engine.tasks.jsonl import ANSWER_MODES
+from workers.engine.tasks.registry import FAMILIES
+
+BUILTIN_FAMILIES = [(name, name) for name in FAMILIES if name != "jsonl"]
+
+
+def _team_field():
+    return forms.TypedChoiceField(coerce=int, label="Team",
+                                  help_text="The team the project belongs to.")
+
+
+class _ProjectFields(forms.Form):
+    team = _team_field()
+    name = forms.CharField(max_length=200, help_text="Unique within the team.")
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False,
+        help_text="What the student should learn; the teacher sees it as the task.",
+    )
+    require_review = forms.BooleanField(
+        required=False, initial=True, label="Review teacher-made examples",
+        help_text="Synthesized examples wait as pending until someone approves them.",
+    )
+
+    def __init__(self, *args, teams=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = [(t.pk, t.name) for t in teams]
+
+
+class FamilyProjectForm(_ProjectFields):
+    task_family = forms.ChoiceField(
+        choices=BUILTIN_FAMILIES, label="Task family", widget=forms.RadioSelect,
+        initial="arithmetic",
+    )
+    task_options = forms.CharField(
+        required=False, label="Task options (JSON)", widget=forms.Textarea(attrs={"rows": 3}),
+        help_text='A JSON object, e.g. {"levels": [1, 2, 3], "ops": ["add", "sub"]} for '
+                  'arithmetic or {"dataset": "basic_arithmetic"} for reasoning-gym. '
+                  "Leave empty for the defaults.",
+    )
+    train_size = forms.IntegerField(min_value=1, initial=500, label="Train examples")
+    eval_size = forms.IntegerField(min_value=0, initial=200, label="Eval examples")
+    seed = forms.IntegerField(initial=0, help_text="The draw of the seed pool is repeatable.")
+
+    def clean_task_options(self):
+        text = self.cleaned_data["task_options"].strip()
+        if not text:
+            return {}
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError(f"not valid JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("must be a JSON object, e.g. {\"levels\": [1, 2]}")
+        return value
+
+
+class JsonlUploadForm(_ProjectFields):
+    file = forms.FileField(
+        label="JSONL file",
+        help_text="One JSON object per line: prompt, answer, skills (1 to 5 names), level; "
+                  "optional id and split (train, eval, held_out).",
+    )
+    answer_mode = forms.ChoiceField(
+        choices=[(m, m) for m in ANSWER_MODES], initial="exact",
+        help_text="How answers are checked: exact text, normalized (case, spaces and "
+                  "punctuation ignored) or numeric.",
+    )
+    eval_share = forms.FloatField(
+        min_value=0.0, max_value=0.9, initial=0.2, label="Eval share",
+        help_text="Share of the items without a split that go to eval.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.STUDIO_MAX_UPLOAD_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"{upload.name} is {upload.size:,} bytes; the limit is {limit:,} bytes"
+            )
+        return upload
+
+
+class JsonlConfirmForm(_ProjectFields):
+    token = forms.CharField(widget=forms.HiddenInput)
+    answer_mode = forms.ChoiceField(choices=[(m, m) for m in ANSWER_MODES],
+                                    widget=forms.HiddenInput)
+    eval_share = forms.FloatField(min_value=0.0, max_value=0.9, widget=forms.HiddenInput)
+
+
+class SkillForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Unique within the project, e.g. carry.")
+    description = forms.CharField(required=False, help_text="One sentence the teacher reads.")
+    parent = forms.ModelChoiceField(
+        queryset=Skill.objects.none(), required=False, empty_label="(top level)",
+        help_text="Put it under a broader skill to build a tree.",
+    )
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = Skill.objects.filter(project=project).order_by("name")
+
+
+class SkillRenameForm(forms.Form):
+    name = forms.CharField(max_length=100, label="New name")
+
+
+class SkillMoveForm(forms.Form):
+    parent = forms.ModelChoiceField(
+        queryset=Skill.objects.none(), required=False, empty_label="(top level)",
+        label="Move under",
+    )
+
+    def __init__(self, *args, skill, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = (
+            Skill.objects.filter(project=skill.project_id).exclude(pk=skill.pk).order_by("name")
+        )
+
+
+class SkillMergeForm(forms.Form):
+    target = forms.ModelChoiceField(
+        queryset=Skill.objects.none(), label="Merge into",
+        help_text="This skill's examples and sub-skills move to the chosen skill, then this "
+                  "skill is deleted.",
+    )
+
+    def __init__(self, *args, skill, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = (
+            Skill.objects.filter(project=skill.project_id).exclude(pk=skill.pk).order_by("name")
+        )
+
+
+class ExtractForm(forms.Form):
+    teacher = forms.ModelChoiceField(queryset=None, empty_label=None,
+                                     help_text="The teacher that reads the sample items.")
+    sample_size = forms.IntegerField(min_value=1, max_value=50, initial=20,
+                                     label="Sample items",
+                                     help_text="How many approved examples it reads.")
+
+    def __init__(self, *args, teachers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["teacher"].queryset = teachers

@@ -1,0 +1,240 @@
+"""Calls to a teacher: "test connection" and "try it" (made while a person waits) and the
+skill extraction job (made by the default-queue worker).
+
+The web builds only the oracle and OpenAI-compatible teachers: a local model (hf_local)
+needs torch, which the web process never loads, so for it the web checks the model
+directory and leaves loading to the workers. Interactive calls get no retries and a
+timeout of at most ``CALL_TIMEOUT_CAP`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from apps.accounts.models import Role
+from apps.accounts.permissions import require_role
+from apps.projects.models import Example, Project, Skill
+from apps.prompts.models import TeacherConfig, TeacherKind
+from apps.prompts.selectors import (
+    example_for_preview,
+    prompt_context,
+    prompt_versions_current,
+    task_text,
+)
+from apps.prompts.services import check_teacher_fields
+from workers.engine.errors import EngineError, TeacherError
+from workers.engine.spec import TeacherSpec
+from workers.engine.tasks.base import Item, TaskFamily
+from workers.engine.tasks.registry import build_family
+from workers.engine.teachers import parsers
+from workers.engine.teachers.base import MAX_ATTEMPTS, Teacher
+from workers.engine.teachers.parsers import ParseError
+from workers.engine.teachers.prompts import TemplateError, default_template, render
+
+logger = logging.getLogger(__name__)
+
+CALL_TIMEOUT_CAP = 15.0
+TEACHER_FIELDS = ("kind", "base_url", "model", "api_key", "model_dir", "timeout_s",
+                  "max_retries", "concurrency")
+
+TeacherBuilder = Callable[[TeacherSpec, TaskFamily], Teacher]
+
+
+@dataclass(frozen=True)
+class TeacherCall:
+    """One teacher call as the page shows it: the prompt sent, the raw answer, and what
+    the role's parser made of it (or why it could not)."""
+
+    role: str
+    prompt: str = ""
+    raw: str = ""
+    parsed: list[str] = field(default_factory=list)
+    error: str = ""
+    parse_error: str = ""
+    seconds: float = 0.0
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and not self.parse_error
+
+
+def teacher_spec(
+    teacher: TeacherConfig | Mapping[str, Any], *, prompts: Mapping[str, str] | None = None,
+    interactive: bool = False,
+) -> TeacherSpec:
+    """The engine's TeacherSpec for a stored teacher (or the fields of a form)."""
+    if isinstance(teacher, TeacherConfig):
+        values = {name: getattr(teacher, name) for name in TEACHER_FIELDS}
+    else:
+        values = {name: teacher[name] for name in TEACHER_FIELDS if name in teacher}
+    spec = TeacherSpec(**values, prompts=dict(prompts or {}))
+    if interactive:
+        spec = TeacherSpec(**{**spec.__dict__, "timeout_s": min(spec.timeout_s, CALL_TIMEOUT_CAP),
+                              "max_retries": 0})
+    return spec
+
+
+def build_web_teacher(spec: TeacherSpec, family: TaskFamily) -> Teacher:
+    """An oracle or OpenAI-compatible teacher (the kinds the web may call itself)."""
+    if spec.kind == TeacherKind.ORACLE:
+        from workers.engine.teachers.oracle import OracleTeacher
+
+        return OracleTeacher(family)
+    if spec.kind == TeacherKind.OPENAI:
+        from workers.engine.teachers.openai_teacher import OpenAITeacher
+
+        return OpenAITeacher(spec, family, backoff_base=0.0)
+    raise TeacherError("call", f"a {spec.kind} teacher is loaded by the workers, not by the "
+                               "web page; its model directory is checked instead")
+
+
+def parse_for_role(role: str, raw: str, *, skills: list[str], levels: list[int]) -> list[str]:
+    """What the role's strict parser reads in ``raw``, as lines of text."""
+    if role == "extract_skills":
+        return [f"{name}: {description}" for name, description
+                in parsers.parse_extract_skills(raw)]
+    if role == "label_skills":
+        return [f"skills: {', '.join(parsers.parse_label_skills(raw, skills))}"]
+    if role == "grade":
+        grade = parsers.parse_grade(raw, skills)
+        return [f"judge: {'correct' if grade.correct else 'incorrect'}",
+                f"reason: {grade.reason}",
+                f"missing skills: {', '.join(grade.missing_skills) or '(none)'}"]
+    if role == "synthesize":
+        return [f"question: {p.question} (reason: {p.reason})"
+                for p in parsers.parse_synthesize(raw)]
+    if role == "solve":
+        return [f"answer: {parsers.parse_solve(raw).answer}"]
+    if role == "rate_difficulty":
+        return [f"level: {parsers.parse_rate_difficulty(raw, levels)}"]
+    raise TemplateError(role, ["unknown role"])
+
+
+def _names_and_levels(project: Project) -> tuple[list[str], list[int]]:
+    names = list(Skill.objects.filter(project=project).order_by("name")
+                 .values_list("name", flat=True))
+    levels = sorted(set(Example.objects.filter(project=project)
+                        .values_list("level", flat=True).distinct()))
+    return names, levels
+
+
+def _call(
+    *, spec: TeacherSpec, project: Project, role: str, prompt: str,
+    build: TeacherBuilder = build_web_teacher,
+) -> TeacherCall:
+    started = time.monotonic()
+    try:
+        family = build_family(project.task_family, project.task_options)
+        raw = build(spec, family).call_raw(role, prompt)
+    except EngineError as exc:
+        return TeacherCall(role, prompt, raw=getattr(exc, "raw", ""), error=str(exc),
+                           seconds=time.monotonic() - started)
+    except Exception as exc:  # a client error the engine does not wrap: show it, log it
+        logger.exception("teacher call for project %s failed", project.pk)
+        return TeacherCall(role, prompt, error=f"{type(exc).__name__}: {exc}",
+                           seconds=time.monotonic() - started)
+    seconds = time.monotonic() - started
+    skills, levels = _names_and_levels(project)
+    try:
+        parsed = parse_for_role(role, raw, skills=skills, levels=levels)
+    except ParseError as exc:
+        return TeacherCall(role, prompt, raw=raw, parse_error=exc.message, seconds=seconds)
+    return TeacherCall(role, prompt, raw=raw, parsed=parsed, seconds=seconds)
+
+
+def _check_model_dir(model_dir: str) -> TeacherCall:
+    path = Path(model_dir)
+    if not path.is_dir():
+        return TeacherCall("solve", error=f"model directory {model_dir!r} does not exist on "
+                                          "this machine")
+    if not (path / "config.json").is_file():
+        return TeacherCall("solve", error=f"model directory {model_dir!r} has no config.json; "
+                                          "is it a Hugging Face model directory?")
+    files = sorted(p.name for p in path.iterdir())[:12]
+    return TeacherCall("solve", note=f"found a model in {model_dir}: {', '.join(files)}. "
+                                     "The workers load it when a job needs it.")
+
+
+def teacher_test_connection(
+    *, user, project: Project, fields: Mapping[str, Any], teacher: TeacherConfig | None = None
+) -> TeacherCall:
+    """One real ``solve`` call with the given settings, on a real example of the project.
+
+    A blank API key uses the key stored on ``teacher`` (when editing one). Saves nothing.
+    """
+    require_role(user, project.team, Role.EDITOR)
+    values = {name: fields[name] for name in TEACHER_FIELDS if name in fields}
+    check_teacher_fields(**{k: values.get(k, d) for k, d in (
+        ("kind", TeacherKind.ORACLE), ("base_url", ""), ("model", ""), ("model_dir", ""),
+        ("timeout_s", 60.0), ("max_retries", 3), ("concurrency", 4))})
+    if not values.get("api_key") and teacher is not None:
+        values["api_key"] = teacher.api_key
+    if values.get("kind") == TeacherKind.HF_LOCAL:
+        return _check_model_dir(values.get("model_dir", ""))
+    example = example_for_preview(project=project)
+    if example is None:
+        context = {"task": project.task_family, "question": "What is 2+3?"}
+    else:
+        context = prompt_context(project=project, role="solve", example=example)
+    current = prompt_versions_current(project=project).get("solve")
+    template = current.template if current else default_template("solve")
+    prompt = render("solve", template, context)
+    return _call(spec=teacher_spec(values, interactive=True), project=project, role="solve",
+                 prompt=prompt)
+
+
+def prompt_try(
+    *, user, project: Project, teacher: TeacherConfig, role: str, template: str,
+    example: Example, prediction: str = "",
+) -> TeacherCall:
+    """Render ``template`` on ``example``, call ``teacher`` once, parse the answer."""
+    require_role(user, project.team, Role.EDITOR)
+    if teacher.project_id != project.pk:
+        raise ValidationError({"teacher": f"teacher {teacher.name!r} belongs to another project"})
+    context = prompt_context(project=project, role=role, example=example, prediction=prediction)
+    try:
+        prompt = render(role, template, context)
+    except TemplateError as exc:
+        raise ValidationError({"template": exc.errors}) from None
+    if teacher.kind == TeacherKind.HF_LOCAL:
+        return TeacherCall(role, prompt, error="a local model (hf_local) is loaded by the "
+                                               "workers; try the prompt with an oracle or "
+                                               "OpenAI-compatible teacher")
+    spec = teacher_spec(teacher, prompts={role: template}, interactive=True)
+    return _call(spec=spec, project=project, role=role, prompt=prompt)
+
+
+def extract_skill_proposals(
+    *, project: Project, teacher: TeacherConfig, template: str, items: list[Item],
+    build: TeacherBuilder = build_web_teacher, max_skills: int = 12,
+) -> tuple[list[tuple[str, str]], str]:
+    """``([(name, description)], raw)`` from the ``extract_skills`` role on ``items``.
+
+    An unparsable answer is asked again, up to the engine's attempt limit; then a
+    :class:`TeacherError` carries the last raw text.
+    """
+    family = build_family(project.task_family, project.task_options)
+    context = prompt_context_for_items(project=project, items=items, max_skills=max_skills)
+    prompt = render("extract_skills", template, context)
+    teacher_obj = build(teacher_spec(teacher, prompts={"extract_skills": template}), family)
+    raw, message = "", ""
+    for _ in range(MAX_ATTEMPTS):
+        raw = teacher_obj.call_raw("extract_skills", prompt)
+        try:
+            return parsers.parse_extract_skills(raw), raw
+        except ParseError as exc:
+            message = exc.message
+    raise TeacherError("extract_skills",
+                       f"no valid answer after {MAX_ATTEMPTS} attempts: {message}", raw)
+
+
+def prompt_context_for_items(*, project: Project, items: list[Item], max_skills: int) -> dict:
+    return {"task": task_text(project), "items": items, "max_skills": max_skills}

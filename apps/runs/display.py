@@ -1,0 +1,176 @@
+"""What the run page shows, computed from plain values (pure, no database): the progress
+summary with its ETA, and the curriculum's state as tables."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+# Known state keys of the engine's strategies -> column titles; others are titled as-is.
+STATE_TITLES = {
+    "q": "Q value", "ucb": "UCB score", "probabilities": "probability",
+    "last_rewards": "last reward", "counts": "samples (n)", "weights": "weight",
+    "skill_weights": "weight", "skill_levels": "level", "level_shares": "level share",
+    "windows": "window",
+}
+LIST_COLUMNS = {"pairs": ("skill", "level", "failed items")}
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "unknown"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    return f"{s // 3600}h {s % 3600 // 60:02d}m"
+
+
+def progress_summary(
+    *, status: str, total_rounds: int, finished_rounds: int, round_seconds: Sequence[float],
+    event: Mapping[str, Any] | None,
+) -> dict:
+    """The run's progress for the progress bar.
+
+    ``total_rounds`` training rounds follow the initial evaluation (round 0), so a run has
+    ``total_rounds + 1`` rounds in all; ``finished_rounds`` of them are recorded.
+    ``round_seconds`` are the durations of the finished training rounds, ``event`` the
+    latest progress event (round, step, total_steps, loss, tokens_per_s, eta_s, message).
+    The ETA is the mean training round's duration times the rounds left; before any
+    training round has finished, it is the trainer's own estimate for the current round.
+    """
+    all_rounds = total_rounds + 1
+    within = 0.0
+    current = None
+    if status not in TERMINAL and finished_rounds < all_rounds:
+        current = finished_rounds  # the index of the round in flight
+        if event and event.get("round") == current and event.get("total_steps"):
+            within = min(max((event.get("step") or 0) / event["total_steps"], 0.0), 0.999)
+    fraction = 1.0 if status == "succeeded" else min((finished_rounds + within) / all_rounds, 1.0)
+    eta_s = None
+    if current is not None and status in ("running", "queued"):
+        if round_seconds:
+            mean = sum(round_seconds) / len(round_seconds)
+            eta_s = mean * (all_rounds - finished_rounds - within)
+        elif event and event.get("round") == current and event.get("eta_s") is not None:
+            eta_s = float(event["eta_s"])
+    on_current = bool(event) and current is not None and event.get("round") == current
+    return {
+        "percent": round(100.0 * fraction, 1),
+        "current_round": current,
+        "finished_rounds": finished_rounds,
+        "all_rounds": all_rounds,
+        "step": event.get("step") if on_current else None,
+        "total_steps": event.get("total_steps") if on_current else None,
+        "phase": (event.get("message") or "") if on_current else "",
+        "loss": event.get("loss") if event else None,
+        "tokens_per_s": event.get("tokens_per_s") if event else None,
+        "eta_s": eta_s,
+        "eta": format_duration(eta_s) if eta_s is not None else "",
+    }
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _sort_key(key: str):
+    try:
+        return (0, int(key), "")
+    except (TypeError, ValueError):
+        return (1, 0, str(key))
+
+
+def _title(key: str) -> str:
+    return STATE_TITLES.get(key, key.replace("_", " "))
+
+
+def _is_level_key(key: Any) -> bool:
+    try:
+        int(key)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def state_tables(state: Mapping[str, Any] | None) -> list[dict]:
+    """A strategy's logged state as tables ``{"title", "columns", "rows"}``.
+
+    Mappings keyed by level (``{"1": 0.3, ...}``) are joined into one "Per level" table
+    with a column per key, mappings keyed by skill into one "Per skill" table; a mapping
+    of lists (sliding windows) becomes its size and mean; lists of records get their own
+    table; plain values go to a "Summary" table.
+    """
+    state = dict(state or {})
+    summary: list[list[Any]] = []
+    grouped: dict[str, dict[str, dict[str, Any]]] = {"level": {}, "skill": {}}
+    extra: list[dict] = []
+    for key, value in state.items():
+        if _is_scalar(value):
+            summary.append([_title(key), value])
+        elif isinstance(value, Mapping):
+            if not value:
+                continue
+            group = "level" if all(_is_level_key(k) for k in value) else "skill"
+            if all(_is_scalar(v) for v in value.values()):
+                grouped[group][_title(key)] = {str(k): v for k, v in value.items()}
+            elif all(isinstance(v, (list, tuple)) for v in value.values()):
+                grouped[group][f"{_title(key)} size"] = {str(k): len(v) for k, v in value.items()}
+                grouped[group][f"{_title(key)} mean"] = {
+                    str(k): (sum(v) / len(v) if v and all(isinstance(x, (int, float)) for x in v)
+                             else None)
+                    for k, v in value.items()
+                }
+            else:
+                extra.append({"title": _title(key), "columns": [_title(key), "value"],
+                              "rows": [[k, v] for k, v in value.items()]})
+        elif isinstance(value, (list, tuple)):
+            if not value:
+                continue
+            if all(isinstance(v, Mapping) for v in value):
+                columns = list(dict.fromkeys(k for v in value for k in v))
+                rows = [[v.get(c) for c in columns] for v in value]
+                extra.append({"title": _title(key), "columns": columns, "rows": rows})
+            elif all(isinstance(v, (list, tuple)) for v in value):
+                width = max(len(v) for v in value)
+                names = LIST_COLUMNS.get(key, ())
+                columns = [names[i] if i < len(names) else f"#{i + 1}" for i in range(width)]
+                extra.append({"title": _title(key), "columns": columns,
+                              "rows": [list(v) + [None] * (width - len(v)) for v in value]})
+            else:
+                summary.append([_title(key), ", ".join(str(v) for v in value)])
+    tables = []
+    for group, title in (("level", "Per level"), ("skill", "Per skill")):
+        columns = grouped[group]
+        if not columns:
+            continue
+        keys = sorted({k for col in columns.values() for k in col}, key=_sort_key)
+        tables.append({
+            "title": title,
+            "columns": [group, *columns],
+            "rows": [[k, *(col.get(k) for col in columns.values())] for k in keys],
+        })
+    tables.extend(extra)
+    if summary:
+        tables.append({"title": "Summary", "columns": ["", "value"], "rows": summary})
+    for table in tables:
+        table["cells"] = [[format_cell(v) for v in row] for row in table["rows"]]
+    return tables
+
+
+def format_cell(value: Any) -> dict:
+    """A table cell: its text, and whether it is a number (right-aligned)."""
+    if value is None:
+        return {"text": "–", "numeric": False}
+    if isinstance(value, bool):
+        return {"text": "yes" if value else "no", "numeric": False}
+    if isinstance(value, int):
+        return {"text": str(value), "numeric": True}
+    if isinstance(value, float):
+        text = f"{value:.4f}".rstrip("0").rstrip(".") if math.isfinite(value) else str(value)
+        return {"text": text, "numeric": True}
+    return {"text": str(value), "numeric": False}

@@ -1,0 +1,63 @@
+"""Launching a run from the browser: the student the form describes is found or created
+and the run launched in one transaction, so a refused launch leaves nothing behind."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Any
+
+from django.db import transaction
+
+from apps.accounts.models import Role
+from apps.accounts.permissions import require_role
+from apps.curricula.models import Curriculum
+from apps.projects.models import Project
+from apps.prompts.models import TeacherConfig
+from apps.runs.models import Run, StudentSpec
+from apps.runs.services import run_launch, student_spec_create
+
+DEFAULT_MAX_LENGTH = 64
+
+
+def _student_name(*, project: Project, preset: str, model_dir: str, max_length: int) -> str:
+    base = preset or PurePath(model_dir).name or "model"
+    if max_length != DEFAULT_MAX_LENGTH:
+        base = f"{base} ({max_length} tokens)"
+    taken = set(
+        StudentSpec.objects.filter(project=project, name__startswith=base)
+        .values_list("name", flat=True)
+    )
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base} #{n}"
+    return name
+
+
+def student_spec_for_launch(
+    *, user, project: Project, preset: str = "", model_dir: str = "", max_length: int,
+) -> StudentSpec:
+    """The project's student with exactly these settings (no LoRA), created if missing."""
+    require_role(user, project.team, Role.EDITOR)
+    existing = StudentSpec.objects.filter(
+        project=project, preset=preset, model_dir=model_dir, max_length=max_length,
+        lora__isnull=True,
+    ).order_by("pk").first()
+    if existing is not None:
+        return existing
+    name = _student_name(project=project, preset=preset, model_dir=model_dir,
+                         max_length=max_length)
+    return student_spec_create(user=user, project=project, name=name, preset=preset,
+                               model_dir=model_dir, max_length=max_length)
+
+
+@transaction.atomic
+def run_launch_for_student_settings(
+    *, user, project: Project, preset: str, model_dir: str, max_length: int,
+    teacher_config: TeacherConfig, curriculum: Curriculum, **options: Any,
+) -> Run:
+    """Find or create the student, then :func:`run_launch` the run (same ``options``)."""
+    student = student_spec_for_launch(user=user, project=project, preset=preset,
+                                      model_dir=model_dir, max_length=max_length)
+    return run_launch(user=user, project=project, student=student,
+                      teacher_config=teacher_config, curriculum=curriculum, **options)

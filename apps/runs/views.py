@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.accounts.models import Role
+from apps.accounts.permissions import has_role
+from apps.curricula.selectors import curriculum_list_for_project
+from apps.projects.selectors import project_get_for_user
+from apps.prompts.selectors import prompt_versions_current, teacher_config_list_for_project
+from apps.runs import charts
+from apps.runs.display import progress_summary, state_tables
+from apps.runs.forms import RunLaunchForm
+from apps.runs.launch import run_launch_for_student_settings
+from apps.runs.models import Run, RunStatus
+from apps.runs.selectors import (
+    level_rows_for_run,
+    round_get,
+    round_list_light,
+    run_events_tail,
+    run_get_for_user,
+    run_list_with_latest,
+    run_progress_latest,
+    skill_table,
+    skill_table_sort_clean,
+)
+from apps.runs.services import run_cancel, run_delete, run_pause, run_resume, run_retry
+
+LOG_TAIL = 50
+ACTIONS = {"cancel": run_cancel, "pause": run_pause, "resume": run_resume, "retry": run_retry}
+
+
+@login_required
+@require_GET
+def run_list(request: HttpRequest, pk: int) -> HttpResponse:
+    project = project_get_for_user(user=request.user, pk=pk)
+    runs = list(run_list_with_latest(project=project))
+    context = {
+        "project": project,
+        "runs": runs,
+        "any_active": any(r.is_active for r in runs),
+        "can_edit": has_role(request.user, project.team, Role.EDITOR),
+    }
+    template = "runs/list.html#table" if request.htmx else "runs/list.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def run_new(request: HttpRequest, pk: int) -> HttpResponse:
+    project = project_get_for_user(user=request.user, pk=pk)
+    form = RunLaunchForm(
+        request.POST or None, project=project,
+        teachers=teacher_config_list_for_project(project=project),
+        curricula=curriculum_list_for_project(project=project),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            run = run_launch_for_student_settings(
+                user=request.user, project=project, preset=data["preset"],
+                model_dir=data["model_dir"], max_length=data["max_length"],
+                teacher_config=data["teacher_config"], curriculum=data["curriculum"],
+                name=data["name"], rounds=data["rounds"],
+                steps_per_round=data["steps_per_round"], batch_size=data["batch_size"],
+                lr=data["lr"], eval_size=data["eval_size"], seed=data["seed"],
+                device=data["device"], synth_requires_review=data["synth_requires_review"],
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            return redirect("run_detail", pk=run.pk)
+    context = {
+        "project": project,
+        "form": form,
+        "prompt_versions": sorted(prompt_versions_current(project=project).values(),
+                                  key=lambda v: v.prompt.role),
+        "can_edit": has_role(request.user, project.team, Role.EDITOR),
+    }
+    return render(request, "runs/new.html", context, status=400 if form.errors else 200)
+
+
+def _controls(run: Run, can_edit: bool) -> list[str]:
+    """The actions a person may take on the run now (none for viewers)."""
+    if not can_edit:
+        return []
+    actions = []
+    stopping = bool(run.stop_request)
+    if run.status == RunStatus.RUNNING and not stopping:
+        actions.append("pause")
+    if run.status == RunStatus.PAUSED:
+        actions.append("resume")
+    if run.status in (RunStatus.QUEUED, RunStatus.PAUSED) or (
+        run.status == RunStatus.RUNNING and run.stop_request != Run.StopRequest.CANCEL
+    ):
+        actions.append("cancel")
+    if run.status == RunStatus.FAILED:
+        actions.append("retry")
+    if run.status != RunStatus.RUNNING:
+        actions.append("delete")
+    return actions
+
+
+SKILL_COLUMNS = (
+    ("skill", "Skill"), ("evaluated", "Evaluated"), ("failed", "Failed"),
+    ("accuracy", "Accuracy"), ("miss_rate", "Miss rate"), ("miss_share", "Share of misses"),
+    ("delta", "Change"),
+)
+
+
+def _skill_columns(sort: str, *, has_previous: bool) -> list[dict]:
+    """Header links of the per-skill table: a click sorts by the column, a second click
+    reverses it. Text sorts ascending first, numbers descending."""
+    columns = []
+    for key, label in SKILL_COLUMNS:
+        if key == "delta" and not has_previous:
+            continue
+        if sort == key:
+            param, arrow = f"-{key}", "▲"
+        elif sort == f"-{key}":
+            param, arrow = key, "▼"
+        else:
+            param, arrow = (key if key == "skill" else f"-{key}"), ""
+        columns.append({"key": key, "label": label, "param": param, "arrow": arrow,
+                        "numeric": key != "skill"})
+    return columns
+
+
+def _live_context(request: HttpRequest, run: Run) -> dict:
+    can_edit = has_role(request.user, run.project.team, Role.EDITOR)
+    rounds = round_list_light(run=run)
+    latest = round_get(run=run, index=rounds[-1].index) if rounds else None
+    previous = rounds[-2] if len(rounds) > 1 else None
+    sort = skill_table_sort_clean(request.GET.get("sort"), has_previous=previous is not None)
+    skills = skill_table(round=latest, previous=previous, sort=sort) if latest else []
+    level_rows = level_rows_for_run(run=run)
+    event = run_progress_latest(run=run)
+    round_seconds = [
+        float(r.metrics["seconds"]) for r in rounds
+        if r.index > 0 and isinstance(r.metrics.get("seconds"), (int, float))
+    ]
+    progress = progress_summary(
+        status=run.status, total_rounds=run.rounds, finished_rounds=len(rounds),
+        round_seconds=round_seconds,
+        event=None if event is None else {
+            "round": event.round, "step": event.step, "total_steps": event.total_steps,
+            "loss": event.loss, "tokens_per_s": event.tokens_per_s, "eta_s": event.eta_s,
+            "message": event.message,
+        },
+    )
+    level_points = [(s["round_index"], s["level"], s["success_rate"]) for s in level_rows]
+    accuracy = charts.accuracy_figure(
+        rounds=charts.metric_series(
+            [{"index": r.index, "metrics": r.metrics} for r in rounds], "accuracy"
+        ),
+        levels=level_points,
+    )
+    shares = charts.level_share_figure(
+        levels=[(s["round_index"], s["level"], s["sampling_probability"]) for s in level_rows]
+    )
+    latest_levels = [s for s in level_rows if latest and s["round_id"] == latest.pk]
+    return {
+        "run": run,
+        "latest": latest,
+        "previous": previous,
+        "skills": skills,
+        "sort": sort,
+        "skill_columns": _skill_columns(sort, has_previous=previous is not None),
+        "levels": latest_levels,
+        "progress": progress,
+        "events": run_events_tail(run=run, limit=LOG_TAIL),
+        "state_tables": state_tables(latest.curriculum_state if latest else None),
+        "accuracy_figure": accuracy,
+        "share_figure": shares,
+        "controls": _controls(run, can_edit),
+        "can_edit": can_edit,
+        "polling": run.is_active,
+    }
+
+
+@login_required
+@require_GET
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = run_get_for_user(user=request.user, pk=pk)
+    context = _live_context(request, run)
+    context["project"] = run.project
+    return render(request, "runs/detail.html", context)
+
+
+@login_required
+@require_GET
+def run_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live part of the run page; htmx polls it while the run is active and stops
+    when a finished run's partial comes back without a trigger."""
+    run = run_get_for_user(user=request.user, pk=pk)
+    context = _live_context(request, run)
+    context["oob"] = True  # the progress card above the charts is swapped out of band
+    return render(request, "runs/detail.html#live", context)
+
+
+@login_required
+@require_POST
+def run_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    run = run_get_for_user(user=request.user, pk=pk)
+    if action == "delete":
+        project_pk = run.project_id
+        try:
+            run_delete(user=request.user, run=run)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("run_detail", pk=run.pk)
+        messages.success(request, f"Run {run.name!r} deleted.")
+        return redirect("run_list", pk=project_pk)
+    if action not in ACTIONS:
+        raise Http404(f"unknown run action {action!r}")
+    try:
+        ACTIONS[action](user=request.user, run=run)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("run_detail", pk=run.pk)

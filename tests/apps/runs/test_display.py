@@ -1,0 +1,98 @@
+from apps.runs.display import format_cell, format_duration, progress_summary, state_tables
+
+
+def test_format_duration():
+    assert format_duration(None) == "unknown"
+    assert format_duration(-1) == "unknown"
+    assert format_duration(float("nan")) == "unknown"
+    assert format_duration(4.6) == "5s"
+    assert format_duration(65) == "1m 05s"
+    assert format_duration(3600 + 120) == "1h 02m"
+
+
+def _summary(**kw):
+    args = {"status": "running", "total_rounds": 4, "finished_rounds": 0,
+            "round_seconds": [], "event": None}
+    args.update(kw)
+    return progress_summary(**args)
+
+
+def test_progress_counts_the_initial_evaluation_as_a_round():
+    p = _summary(finished_rounds=0)
+    assert p["all_rounds"] == 5 and p["current_round"] == 0 and p["percent"] == 0.0
+    assert p["eta"] == ""  # nothing to estimate from yet
+
+
+def test_progress_within_the_current_round_and_mean_round_eta():
+    event = {"round": 2, "step": 10, "total_steps": 40, "loss": 1.25, "tokens_per_s": 900.0,
+             "eta_s": 30.0, "message": "train"}
+    p = _summary(finished_rounds=2, round_seconds=[20.0, 40.0], event=event)
+    assert p["current_round"] == 2
+    assert p["percent"] == round(100 * 2.25 / 5, 1)
+    assert p["step"] == 10 and p["total_steps"] == 40 and p["phase"] == "train"
+    assert p["loss"] == 1.25
+    assert p["eta_s"] == 30.0 * (5 - 2 - 0.25)  # mean round 30 s times rounds left
+    assert p["eta"] == "1m 22s"
+
+
+def test_progress_uses_the_trainer_eta_before_any_training_round_finished():
+    event = {"round": 1, "step": 5, "total_steps": 20, "eta_s": 12.0}
+    p = _summary(finished_rounds=1, event=event)
+    assert p["eta_s"] == 12.0 and p["eta"] == "12s"
+
+
+def test_progress_ignores_an_event_of_an_older_round():
+    event = {"round": 1, "step": 20, "total_steps": 20, "eta_s": 0.0, "loss": 0.5}
+    p = _summary(finished_rounds=2, event=event)
+    assert p["step"] is None and p["percent"] == 40.0
+
+
+def test_progress_of_finished_runs():
+    assert _summary(status="succeeded", finished_rounds=5)["percent"] == 100.0
+    failed = _summary(status="failed", finished_rounds=2, round_seconds=[5.0])
+    assert failed["percent"] == 40.0 and failed["current_round"] is None
+    assert failed["eta"] == ""
+    # A succeeded run always shows a full bar, even when it stopped early.
+    assert _summary(status="succeeded", finished_rounds=3)["percent"] == 100.0
+
+
+def test_state_tables_of_a_bandit_join_per_level_values():
+    state = {"q": {"2": 0.5, "1": 0.25, "10": 0.0}, "probabilities": {"1": 0.3, "2": 0.7},
+             "updates": 3}
+    tables = state_tables(state)
+    per_level, summary = tables
+    assert per_level["title"] == "Per level"
+    assert per_level["columns"] == ["level", "Q value", "probability"]
+    assert per_level["rows"] == [["1", 0.25, 0.3], ["2", 0.5, 0.7], ["10", 0.0, None]]
+    assert summary == {"title": "Summary", "columns": ["", "value"], "rows": [["updates", 3]],
+                       "cells": [[{"text": "updates", "numeric": False},
+                                  {"text": "3", "numeric": True}]]}
+
+
+def test_state_tables_of_windows_pairs_and_skill_levels():
+    state = {
+        "windows": {"1": [0.5, 1.0], "2": []},
+        "skill_levels": {"carry": 2, "add": 1},
+        "pairs": [["carry", 2, 3], ["add", 1, 1]],
+        "moves": [{"skill": "carry", "from": 1, "to": 2}],
+    }
+    tables = {t["title"]: t for t in state_tables(state)}
+    assert tables["Per level"]["columns"] == ["level", "window size", "window mean"]
+    assert tables["Per level"]["rows"] == [["1", 2, 0.75], ["2", 0, None]]
+    assert tables["Per skill"]["rows"] == [["add", 1], ["carry", 2]]
+    assert tables["pairs"]["columns"] == ["skill", "level", "failed items"]
+    assert tables["moves"]["columns"] == ["skill", "from", "to"]
+    assert tables["moves"]["rows"] == [["carry", 1, 2]]
+
+
+def test_state_tables_of_nothing():
+    assert state_tables(None) == []
+    assert state_tables({"weights": {}}) == []
+
+
+def test_format_cell():
+    assert format_cell(None) == {"text": "–", "numeric": False}
+    assert format_cell(True)["text"] == "yes"
+    assert format_cell(0.123456) == {"text": "0.1235", "numeric": True}
+    assert format_cell(2.0)["text"] == "2"
+    assert format_cell("add") == {"text": "add", "numeric": False}
