@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 _LAYOUT = {
-    "margin": {"l": 48, "r": 16, "t": 36, "b": 40},
-    "height": 300,
-    "legend": {"orientation": "h", "y": -0.2},
+    "margin": {"l": 48, "r": 16, "t": 36, "b": 72},
+    "height": 320,
+    "legend": {"orientation": "h", "y": -0.32},
     "paper_bgcolor": "rgba(0,0,0,0)",
     "plot_bgcolor": "rgba(0,0,0,0)",
 }
