@@ -206,9 +206,8 @@ def overhead(workers: Workers, tmp: Path, repeat: int, threads: int) -> dict:
 
 
 def faults(workers: Workers, fault_runs: int, kills_per_run: int) -> dict:
-    from apps.runs.models import Round, Run
+    from apps.runs.models import Round, Run, RunEvent
     from apps.runs.services import run_sweep_stale
-
     from tests.workers.helpers import rows
 
     parts = make_parts("faults")
@@ -223,8 +222,6 @@ def faults(workers: Workers, fault_runs: int, kills_per_run: int) -> dict:
             target = min(k + 1, SPEC["rounds"])
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline:
-                from apps.runs.models import RunEvent
-
                 if RunEvent.objects.filter(run=run, message="train", round=target,
                                            step__gte=SPEC["train"]["steps_per_round"] // 3,
                                            ).exists():

@@ -4,7 +4,9 @@ Builds, in a scratch PostgreSQL database (dropped and created again), a project 
 skills, 10,000 examples and 50 finished runs of 20 rounds each (every round with its
 Missing-Skill-Profile of 100 skills, 5 difficulty levels, a curriculum state and log
 events), then requests every page with Django's test client and reports p50 / p95 server
-time and the number of queries per page.
+time and the number of queries per page. Server time is the wall time of the request in
+the web process (database included); "web CPU" is the web process's own CPU time, which
+tells a slow page from a busy machine.
 
     .venv/bin/python benchmarks/page_speed.py --repeats 30
     .venv/bin/python benchmarks/page_speed.py --database postgres://postgres@127.0.0.1:5432/studio_bench_pages
@@ -246,19 +248,21 @@ def measure(client, url: str, headers: dict, repeats: int, warmup: int) -> dict:
         response = client.get(url, **headers)
         if response.status_code != 200:
             raise SystemExit(f"{url} answered {response.status_code}")
-    times, queries = [], []
+    times, cpu, queries = [], [], []
     for _ in range(repeats):
         with CaptureQueriesContext(connection) as ctx:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             response = client.get(url, **headers)
-            elapsed = time.perf_counter() - start
+            elapsed, elapsed_cpu = time.perf_counter() - start, time.process_time() - start_cpu
         assert response.status_code == 200, (url, response.status_code)
         times.append(elapsed * 1000)
+        cpu.append(elapsed_cpu * 1000)
         queries.append(len(ctx.captured_queries))
     times.sort()
     return {
         "p50": statistics.median(times),
         "p95": times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))],
+        "cpu_p50": statistics.median(cpu),
         "queries": max(queries),
         "bytes": len(response.content),
     }
@@ -299,11 +303,14 @@ def main(argv: list[str] | None = None) -> int:
             continue
         result = measure(client, url, headers, args.repeats, args.warmup)
         rows.append((label, url, result))
-    print("| page | URL | p50 ms | p95 ms | queries | KiB |")
-    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{os.cpu_count()} CPUs, load average {load:.2f} while measuring; "
+          f"{args.repeats} requests per page", file=sys.stderr)
+    print("| page | URL | p50 ms | p95 ms | web CPU p50 ms | queries | KiB |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for label, url, r in rows:
-        print(f"| {label} | `{url}` | {r['p50']:.1f} | {r['p95']:.1f} | {r['queries']} | "
-              f"{r['bytes'] / 1024:.0f} |")
+        print(f"| {label} | `{url}` | {r['p50']:.1f} | {r['p95']:.1f} | {r['cpu_p50']:.1f} | "
+              f"{r['queries']} | {r['bytes'] / 1024:.0f} |")
     over = [label for label, _, r in rows if r["p95"] > args.budget_ms]
     if over:
         print(f"\nover the {args.budget_ms:.0f} ms p95 budget: {', '.join(over)}", file=sys.stderr)

@@ -6,7 +6,7 @@ draws it with ``Plotly.react``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 _LAYOUT = {
     "margin": {"l": 48, "r": 16, "t": 36, "b": 72},
@@ -81,11 +81,3 @@ def level_share_figure(*, levels: Iterable[tuple[int, int, float]]) -> dict:
     }
     return {"data": data, "layout": layout}
 
-
-def metric_series(rounds: Iterable[Mapping], key: str) -> list[tuple[int, float | None]]:
-    """(index, metrics[key]) for rows with ``index`` and ``metrics`` (non-numbers -> None)."""
-    out = []
-    for row in rounds:
-        value = (row.get("metrics") or {}).get(key)
-        out.append((row["index"], float(value) if isinstance(value, (int, float)) else None))
-    return out

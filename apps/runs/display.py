@@ -162,6 +162,50 @@ def state_tables(state: Mapping[str, Any] | None) -> list[dict]:
     return tables
 
 
+def _fixed(value: float | None, digits: int = 3, *, sign: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+
+
+def skill_rows(stats: Sequence[Any]) -> list[dict]:
+    """The per-skill table's rows with their numbers formatted (one pass in Python is
+    much cheaper than template filters on every cell of a 100-skill table)."""
+    out = []
+    for s in stats:
+        delta = getattr(s, "delta", None)
+        out.append({
+            "skill": s.skill.name, "description": s.skill.description,
+            "evaluated": s.evaluated, "failed": s.failed,
+            "accuracy": _fixed(s.accuracy), "miss_rate": _fixed(s.miss_rate),
+            "miss_share": _fixed(s.miss_share),
+            "delta": "new" if delta is None else (
+                "0.000" if abs(delta) < 0.0005 else _fixed(delta, sign=True)),
+            "trend": "" if delta is None or abs(delta) < 0.0005 else (
+                "up" if delta > 0 else "down"),
+        })
+    return out
+
+
+def log_text(events: Sequence[Any]) -> str:
+    """The log tail as text, one line per event, oldest first."""
+    lines = []
+    for e in events:
+        parts = [e.created_at.strftime("%H:%M:%S")]
+        if e.kind == "error":
+            parts.append("ERROR")
+        if e.kind == "progress":
+            where = f"round {e.round}"
+            if e.total_steps:
+                where += f" step {e.step or 0}/{e.total_steps}"
+            if e.loss is not None:
+                where += f" loss {e.loss:.4f}"
+            parts.append(f"[{where}]")
+        parts.append(e.message)
+        lines.append(" ".join(p for p in parts if p))
+    return "\n".join(lines)
+
+
 def format_cell(value: Any) -> dict:
     """A table cell: its text, and whether it is a number (right-aligned)."""
     if value is None:

@@ -100,7 +100,7 @@ SKILL_TABLE_DEFAULT_SORT = "-miss_share"
 
 def run_list_with_latest(*, project: Project, limit: int = 200) -> QuerySet[Run]:
     """The project's runs, newest first, with the latest round's accuracy annotated."""
-    latest = Round.objects.filter(run=OuterRef("pk")).order_by("-index")
+    latest = Round.objects.filter(run=OuterRef("pk")).order_by("-index")  # (run, index) index
     return (
         Run.objects.filter(project=project)
         .select_related("curriculum", "student", "teacher_config")
@@ -113,10 +113,15 @@ def run_list_with_latest(*, project: Project, limit: int = 200) -> QuerySet[Run]
     )
 
 
-def round_list_light(*, run: Run) -> list[Round]:
-    """The run's rounds, oldest first, without their plans and curriculum states."""
+def round_list_light(*, run: Run) -> list[dict]:
+    """The run's rounds, oldest first, as ``{id, index, accuracy, seconds}``: only the
+    numbers the charts and the ETA need are read out of the metrics, in the database."""
+    def metric(key: str):
+        return Cast(KeyTextTransform(key, "metrics"), FloatField())
+
     return list(
-        Round.objects.filter(run=run).defer("plan", "curriculum_state").order_by("index")
+        Round.objects.filter(run=run).order_by("index")
+        .values("id", "index", accuracy=metric("accuracy"), seconds=metric("seconds"))
     )
 
 
@@ -133,13 +138,15 @@ def skill_table_sort_clean(sort: str | None, *, has_previous: bool) -> str:
 
 
 def skill_table(
-    *, round: Round, previous: Round | None, sort: str = SKILL_TABLE_DEFAULT_SORT
+    *, round: Round | int, previous: Round | int | None, sort: str = SKILL_TABLE_DEFAULT_SORT
 ) -> list[SkillStat]:
     """The round's Missing-Skill-Profile with ``prev_accuracy`` and ``delta`` (accuracy
     change since ``previous``; None for a skill it did not evaluate), sorted by ``sort``."""
     qs = SkillStat.objects.filter(round=round).select_related("skill")
     if previous is not None:
-        prev = SkillStat.objects.filter(round=previous, skill=OuterRef("skill_id"))
+        # order_by(): without it the models' default orderings join run, project and team
+        # into the subquery, once per row.
+        prev = SkillStat.objects.filter(round=previous, skill=OuterRef("skill_id")).order_by()
         qs = qs.annotate(prev_accuracy=Subquery(prev.values("accuracy")[:1]))
         qs = qs.annotate(delta=F("accuracy") - F("prev_accuracy"))
     sort = skill_table_sort_clean(sort, has_previous=previous is not None)

@@ -13,7 +13,7 @@ from apps.curricula.selectors import curriculum_list_for_project
 from apps.projects.selectors import project_get_for_user
 from apps.prompts.selectors import prompt_versions_current, teacher_config_list_for_project
 from apps.runs import charts
-from apps.runs.display import progress_summary, state_tables
+from apps.runs.display import log_text, progress_summary, skill_rows, state_tables
 from apps.runs.forms import RunLaunchForm
 from apps.runs.launch import run_launch_for_student_settings
 from apps.runs.models import Run, RunStatus
@@ -133,16 +133,14 @@ def _skill_columns(sort: str, *, has_previous: bool) -> list[dict]:
 def _live_context(request: HttpRequest, run: Run) -> dict:
     can_edit = has_role(request.user, run.project.team, Role.EDITOR)
     rounds = round_list_light(run=run)
-    latest = round_get(run=run, index=rounds[-1].index) if rounds else None
+    latest = round_get(run=run, index=rounds[-1]["index"]) if rounds else None
     previous = rounds[-2] if len(rounds) > 1 else None
     sort = skill_table_sort_clean(request.GET.get("sort"), has_previous=previous is not None)
-    skills = skill_table(round=latest, previous=previous, sort=sort) if latest else []
+    skills = skill_table(round=latest, previous=previous and previous["id"], sort=sort) \
+        if latest else []
     level_rows = level_rows_for_run(run=run)
     event = run_progress_latest(run=run)
-    round_seconds = [
-        float(r.metrics["seconds"]) for r in rounds
-        if r.index > 0 and isinstance(r.metrics.get("seconds"), (int, float))
-    ]
+    round_seconds = [r["seconds"] for r in rounds if r["index"] > 0 and r["seconds"] is not None]
     progress = progress_summary(
         status=run.status, total_rounds=run.rounds, finished_rounds=len(rounds),
         round_seconds=round_seconds,
@@ -154,9 +152,7 @@ def _live_context(request: HttpRequest, run: Run) -> dict:
     )
     level_points = [(s["round_index"], s["level"], s["success_rate"]) for s in level_rows]
     accuracy = charts.accuracy_figure(
-        rounds=charts.metric_series(
-            [{"index": r.index, "metrics": r.metrics} for r in rounds], "accuracy"
-        ),
+        rounds=[(r["index"], r["accuracy"]) for r in rounds],
         levels=level_points,
     )
     shares = charts.level_share_figure(
@@ -168,11 +164,12 @@ def _live_context(request: HttpRequest, run: Run) -> dict:
         "latest": latest,
         "previous": previous,
         "skills": skills,
+        "skill_rows": skill_rows(skills),
         "sort": sort,
         "skill_columns": _skill_columns(sort, has_previous=previous is not None),
         "levels": latest_levels,
         "progress": progress,
-        "events": run_events_tail(run=run, limit=LOG_TAIL),
+        "log": log_text(run_events_tail(run=run, limit=LOG_TAIL)),
         "state_tables": state_tables(latest.curriculum_state if latest else None),
         "accuracy_figure": accuracy,
         "share_figure": shares,

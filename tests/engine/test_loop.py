@@ -161,3 +161,44 @@ def test_web_supplied_pool_and_eval_items_are_used(tmp_path):
     assert sum(lv.evaluated for lv in summary.rounds[1].levels) == 6
     profile = {s.skill: s.evaluated for s in summary.rounds[1].profile}
     assert profile["sub"] == 0  # the web's eval items are additions only
+
+
+def _share(items, skill):
+    return sum(skill in it.skills for it in items) / len(items)
+
+
+def test_pool_options_skew_the_pool_only_and_the_eval_split_stays_natural(tmp_path):
+    rare = {"skill_weights": {"carry": 0.05, "borrow": 0.05}}
+    spec = tiny_run_spec(task={"pool_size": 300, "eval_size": 300, "pool_options": rare})
+    run = _Run(spec, tmp_path, RunHooks(), None, None)
+    plain = _Run(tiny_run_spec(task={"pool_size": 300, "eval_size": 300}), tmp_path,
+                 RunHooks(), None, None)
+    for skill in ("carry", "borrow"):
+        # rare but present in the seed pool, measured fairly on the eval split
+        assert 0 < _share(run.pool, skill) < 0.5 * _share(run.eval_items, skill)
+        assert _share(run.eval_items, skill) > 0.1
+    assert [it.id for it in run.eval_items] == [it.id for it in plain.eval_items]
+    # skill_weights in options (not pool_options) skew the eval split as well
+    both = _Run(tiny_run_spec(task={"pool_size": 300, "eval_size": 300,
+                                    "options": {"levels": [1, 2], "ops": ["add", "sub"],
+                                                **rare}}),
+                tmp_path, RunHooks(), None, None)
+    assert _share(both.eval_items, "carry") < 0.5 * _share(run.eval_items, "carry")
+
+
+@pytest.mark.parametrize(("pool_options", "field"), [
+    ({"skill_weights": {"flying": 0.5}}, "spec.task.pool_options.skill_weights.flying"),
+    ({"colour": "red"}, "spec.task.pool_options.colour"),
+    ({"levels": [1]}, "spec.task.pool_options"),
+    ({"ops": ["add"]}, "spec.task.pool_options"),
+])
+def test_bad_pool_options_name_their_field(tmp_path, pool_options, field):
+    with pytest.raises(SpecError) as err:
+        _Run(tiny_run_spec(task={"pool_options": pool_options}), tmp_path, RunHooks(), None,
+             None)
+    assert err.value.field == field
+
+
+def test_pool_options_must_be_a_mapping():
+    with pytest.raises(SpecError, match="spec.task.pool_options"):
+        tiny_run_spec(task={"pool_options": ["skill_weights"]})

@@ -11,6 +11,7 @@ checkpoint, so ``resume_round=r`` continues exactly like a run that was never in
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import random
@@ -156,6 +157,38 @@ def build_strategy(spec: RunSpec, *, skills: list[str], levels: list[int]) -> St
         raise SpecError(f"spec.curriculum.params.{bad}", exc.errors[bad]) from exc
 
 
+@contextlib.contextmanager
+def _pool_options_errors(spec: RunSpec):
+    """Errors from ``spec.task.pool_options`` name that field, not ``spec.task.options``."""
+    try:
+        yield
+    except SpecError as exc:
+        base = "spec.task.options"
+        if not spec.task.pool_options or not exc.field.startswith(base):
+            raise
+        message = str(exc)[len(exc.field) + 2:]
+        raise SpecError("spec.task.pool_options" + exc.field[len(base):], message) from exc
+
+
+def pool_family(spec: RunSpec, family: TaskFamily) -> TaskFamily:
+    """The family that draws the seed pool: ``task.options`` with ``task.pool_options`` over.
+
+    Without pool options it is ``family`` itself. The eval split is always drawn from
+    ``family``, so a skill made rare in the pool is still measured fairly.
+    """
+    task = spec.task
+    if not task.pool_options:
+        return family
+    with _pool_options_errors(spec):
+        out = build_family(task.family, {**task.options, **task.pool_options})
+    if [s.name for s in out.skills()] != [s.name for s in family.skills()] or \
+            out.levels() != family.levels():
+        raise SpecError("spec.task.pool_options",
+                        "must not change the task's skills or levels (keep levels out of "
+                        "training with spec.task.held_out_levels)")
+    return out
+
+
 class _Run:
     """State of one run_loop call; methods are the phases of a round."""
 
@@ -177,9 +210,11 @@ class _Run:
         if not self.train_levels:
             raise SpecError("spec.task.held_out_levels", "every level is held out; "
                                                          "nothing is left to train on")
+        drawer = pool_family(spec, self.family)  # checks pool_options even when pool is given
         if pool is None:
-            pool = self.family.sample(n=spec.task.pool_size, rng=_rng(spec.seed, 0, "pool"),
-                                      levels=self.train_levels)
+            with _pool_options_errors(spec):
+                pool = drawer.sample(n=spec.task.pool_size, rng=_rng(spec.seed, 0, "pool"),
+                                     levels=self.train_levels)
         self.pool = [it for it in pool if it.level not in held]
         self.pool_ids = {it.id for it in self.pool}
         if eval_items is None:

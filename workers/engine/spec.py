@@ -19,6 +19,10 @@ from workers.engine.errors import SpecError
 class TaskSpec:
     family: str = "arithmetic"  # arithmetic | jsonl | reasoning_gym
     options: dict = field(default_factory=dict)  # family-specific (see the family's docs)
+    # Options laid over ``options`` for drawing the seed pool only (e.g. arithmetic
+    # ``skill_weights`` to make skills rare in the pool); the eval split, verification,
+    # attribution and synthesis use ``options`` alone. Must not change skills or levels.
+    pool_options: dict = field(default_factory=dict)
     pool_size: int = 2000  # seed pool (train split) size
     eval_size: int = 200  # eval split size
     held_out_levels: tuple[int, ...] = ()  # harder levels kept out of training, evaluated apart

@@ -1,4 +1,4 @@
-from apps.runs.charts import accuracy_figure, level_share_figure, metric_series
+from apps.runs.charts import accuracy_figure, level_share_figure
 
 
 def test_accuracy_figure_has_overall_and_one_line_per_level():
@@ -27,8 +27,3 @@ def test_level_share_figure_stacks_levels_and_skips_round_zero():
     assert fig["data"][0]["x"] == [1, 2] and fig["data"][0]["y"] == [0.75, 0.0]
     assert fig["data"][1]["y"] == [0.25, 1.0]
 
-
-def test_metric_series_keeps_numbers_only():
-    rows = [{"index": 0, "metrics": {"accuracy": 0.5}}, {"index": 1, "metrics": {}},
-            {"index": 2, "metrics": {"accuracy": "bad"}}, {"index": 3, "metrics": None}]
-    assert metric_series(rows, "accuracy") == [(0, 0.5), (1, None), (2, None), (3, None)]

@@ -99,7 +99,7 @@ def test_viewer_cannot_control_or_launch(client_for, viewer, run):
 def test_run_page_shows_progress_skill_deltas_levels_state_and_log(client_for, owner, run):
     response = client_for(owner).get(reverse("run_detail", args=[run.pk]))
     ctx = response.context
-    assert ctx["latest"].index == 1 and ctx["previous"].index == 0
+    assert ctx["latest"].index == 1 and ctx["previous"]["index"] == 0
     rows = {s.skill.name: s for s in ctx["skills"]}
     assert rows["carry"].delta == pytest.approx(0.5) and rows["add"].delta == pytest.approx(0.1)
     assert [s["level"] for s in ctx["levels"]] == [1, 2]

@@ -46,8 +46,10 @@ _SKILL_OPS = {
 OPTIONS_HELP = {
     "levels": "difficulty levels (number of digits) to use, a subset of 1..5; default all",
     "ops": "operations to include, a subset of add, sub, mul, compare; default all",
-    "skill_weights": "skill -> weight in [0, 1]: the chance that a drawn pool item needing the "
-                     "skill is kept, e.g. {\"borrow\": 0.05} makes borrowing rare; default 1",
+    "skill_weights": "skill -> weight in [0, 1]: the chance that a drawn item needing the "
+                     "skill is kept, e.g. {\"borrow\": 0.05} makes borrowing rare; default 1. "
+                     "Set it in spec.task.pool_options to skew the seed pool only and keep "
+                     "the eval split natural",
 }
 
 
