@@ -63,3 +63,14 @@ def test_summary_statistics():
     ])
     assert row["accuracy_mean"] == 0.6 and abs(row["weakest_sd"] - 0.1414) < 1e-3
     assert "60.0 ± 14.1" in format_table([row])
+
+
+def test_compare_in_worker_processes_gives_the_same_rows(tmp_path, capsys):
+    spec = str(_spec(tmp_path))
+    args = ["--compare", "uniform,stat_sel", "--seeds", "0,1", "--quiet", "--threads", "1"]
+    assert main([spec, "--out", str(tmp_path / "one"), *args]) == 0
+    assert main([spec, "--out", str(tmp_path / "two"), *args, "--jobs", "2"]) == 0
+    one = json.loads((tmp_path / "one" / "compare.json").read_text())
+    two = json.loads((tmp_path / "two" / "compare.json").read_text())
+    assert one == two
+    assert (tmp_path / "two" / "stat_sel-seed1" / "metrics.jsonl").is_file()

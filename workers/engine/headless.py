@@ -2,7 +2,7 @@
 
     python -m workers.engine.headless spec.yaml --out runs/demo
     python -m workers.engine.headless spec.yaml --out runs/cmp --compare uniform,stat_sel \\
-        --seeds 0,1,2
+        --seeds 0,1,2 --jobs 2 --threads 1
 
 Each run writes ``metrics.jsonl`` (one line per round) and its checkpoints under its output
 directory. ``--compare`` runs every strategy with every seed (equal steps) and prints a table
@@ -106,11 +106,15 @@ def run_one(spec: RunSpec, out: Path, *, label: str = "run", quiet: bool = False
 
 
 def compare(spec: RunSpec, out: Path, strategies: list[str], seeds: list[int], *,
-            quiet: bool = False) -> list[dict]:
-    """Every strategy x seed at equal steps; one result row per strategy."""
-    rows = []
+            quiet: bool = False, jobs: int = 1, threads: int = 0) -> list[dict]:
+    """Every strategy x seed at equal steps; one result row per strategy.
+
+    With ``jobs`` > 1 the runs go to that many worker processes (each with ``threads`` torch
+    threads when given); every run depends only on its spec and seed, so the rows are the
+    same as from one process.
+    """
+    runs = []
     for name in strategies:
-        finals = []
         for seed in seeds:
             run_spec = dataclasses.replace(
                 spec, seed=seed,
@@ -118,11 +122,32 @@ def compare(spec: RunSpec, out: Path, strategies: list[str], seeds: list[int], *
                                                params={} if name != spec.curriculum.strategy
                                                else spec.curriculum.params))
             RunSpec.from_dict(run_spec.to_dict())  # validate the combination
-            summary = run_one(run_spec, out / f"{name}-seed{seed}", label=f"{name}/s{seed}",
-                              quiet=quiet)
-            finals.append(summary.final.metrics)
-        rows.append(summarize(name, seeds, finals))
-    return rows
+            runs.append((run_spec.to_dict(), str(out / f"{name}-seed{seed}"),
+                         f"{name}/s{seed}", quiet, threads))
+    if jobs > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn, not fork: a forked torch process can hang on its parent's thread pools
+        with ProcessPoolExecutor(max_workers=jobs,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            finals = list(pool.map(_final_metrics, runs))
+    else:
+        finals = [_final_metrics(run) for run in runs]
+    n = len(seeds)
+    return [summarize(name, seeds, finals[i * n:(i + 1) * n])
+            for i, name in enumerate(strategies)]
+
+
+def _final_metrics(run: tuple[dict, str, str, bool, int]) -> dict:
+    """One run of :func:`compare` (a top-level function so worker processes can call it)."""
+    spec_dict, out, label, quiet, threads = run
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    summary = run_one(RunSpec.from_dict(spec_dict), Path(out), label=label, quiet=quiet)
+    return summary.final.metrics
 
 
 def summarize(name: str, seeds: list[int], finals: list[dict]) -> dict:
@@ -172,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="continue after the last complete round in --out")
     parser.add_argument("--threads", type=int, default=0,
                         help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="with --compare: runs at a time, in worker processes (default 1)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
@@ -191,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     seeds = args.seeds or [spec.seed]
     try:
         if strategies:
-            rows = compare(spec, args.out, strategies, seeds, quiet=args.quiet)
+            rows = compare(spec, args.out, strategies, seeds, quiet=args.quiet,
+                           jobs=max(1, args.jobs), threads=args.threads)
             (args.out / "compare.json").write_text(json.dumps(rows, indent=2))
             print(format_table(rows))
         else:
