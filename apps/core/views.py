@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import has_role
@@ -10,11 +11,14 @@ from apps.projects.selectors import (
     example_counts,
     project_get_for_user,
     project_list_for_user,
-    skill_level_counts,
-    skill_tree,
+    skill_map_rows,
 )
 from apps.prompts.selectors import prompt_list_for_project, teacher_config_list_for_project
-from apps.runs.selectors import run_list_for_project, student_list_for_project
+from apps.runs.display import run_list_rows
+from apps.runs.models import RunStatus
+from apps.runs.selectors import run_rows_for_project, student_list_for_project
+
+RECENT_RUNS = 50  # the project page shows the newest runs; the run list has them all
 
 
 @login_required
@@ -35,13 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     project = project_get_for_user(user=request.user, pk=pk)
-    counts, levels = skill_level_counts(project=project)
-    skills = [
-        {"skill": s, "depth": depth,
-         "per_level": [counts.get(s.pk, {}).get(lv, 0) for lv in levels],
-         "total": sum(counts.get(s.pk, {}).values())}
-        for s, depth in skill_tree(project=project)
-    ]
+    skills, levels = skill_map_rows(project=project)
     context = {
         "project": project,
         "can_edit": has_role(request.user, project.team, Role.EDITOR),
@@ -52,6 +50,9 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "teachers": teacher_config_list_for_project(project=project),
         "prompts": prompt_list_for_project(project=project),
         "students": student_list_for_project(project=project),
-        "runs": run_list_for_project(project=project)[:50],
+        "runs": run_list_rows(run_rows_for_project(project=project, limit=RECENT_RUNS),
+                              status_labels=dict(RunStatus.choices),
+                              now_tz=timezone.get_current_timezone()),
+        "recent_runs": RECENT_RUNS,
     }
     return render(request, "core/project_detail.html", context)

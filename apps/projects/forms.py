@@ -3,6 +3,7 @@ import json
 from django import forms
 from django.conf import settings
 
+from apps.core.widgets import FastSelect, freeze_choices
 from apps.projects.models import Skill
 from workers.engine.tasks.jsonl import ANSWER_MODES
 from workers.engine.tasks.registry import FAMILIES
@@ -98,12 +99,13 @@ class SkillForm(forms.Form):
     description = forms.CharField(required=False, help_text="One sentence the teacher reads.")
     parent = forms.ModelChoiceField(
         queryset=Skill.objects.none(), required=False, empty_label="(top level)",
-        help_text="Put it under a broader skill to build a tree.",
+        help_text="Put it under a broader skill to build a tree.", widget=FastSelect,
     )
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["parent"].queryset = Skill.objects.filter(project=project).order_by("name")
+        freeze_choices(self, "parent")
 
 
 class SkillRenameForm(forms.Form):
@@ -113,7 +115,7 @@ class SkillRenameForm(forms.Form):
 class SkillMoveForm(forms.Form):
     parent = forms.ModelChoiceField(
         queryset=Skill.objects.none(), required=False, empty_label="(top level)",
-        label="Move under",
+        label="Move under", widget=FastSelect,
     )
 
     def __init__(self, *args, skill, **kwargs):
@@ -121,11 +123,12 @@ class SkillMoveForm(forms.Form):
         self.fields["parent"].queryset = (
             Skill.objects.filter(project=skill.project_id).exclude(pk=skill.pk).order_by("name")
         )
+        freeze_choices(self, "parent")
 
 
 class SkillMergeForm(forms.Form):
     target = forms.ModelChoiceField(
-        queryset=Skill.objects.none(), label="Merge into",
+        queryset=Skill.objects.none(), label="Merge into", widget=FastSelect,
         help_text="This skill's examples and sub-skills move to the chosen skill, then this "
                   "skill is deleted.",
     )
@@ -135,10 +138,11 @@ class SkillMergeForm(forms.Form):
         self.fields["target"].queryset = (
             Skill.objects.filter(project=skill.project_id).exclude(pk=skill.pk).order_by("name")
         )
+        freeze_choices(self, "target")
 
 
 class ExtractForm(forms.Form):
-    teacher = forms.ModelChoiceField(queryset=None, empty_label=None,
+    teacher = forms.ModelChoiceField(queryset=None, empty_label=None, widget=FastSelect,
                                      help_text="The teacher that reads the sample items.")
     sample_size = forms.IntegerField(min_value=1, max_value=50, initial=20,
                                      label="Sample items",
@@ -147,3 +151,4 @@ class ExtractForm(forms.Form):
     def __init__(self, *args, teachers, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["teacher"].queryset = teachers
+        freeze_choices(self, "teacher")

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from django.utils.safestring import mark_safe
 
 from apps.projects.models import (
     Example,
@@ -38,7 +39,8 @@ def skill_get_for_user(*, user, pk: int) -> Skill:
 
 def skill_tree(*, project: Project) -> list[tuple[Skill, int]]:
     """Skills in tree order (parents before children) with their depth."""
-    skills = list(skill_list_for_project(project=project))
+    # The tree needs only parent ids: no join to read the parents themselves.
+    skills = list(Skill.objects.filter(project=project).order_by("name"))
     children: dict[int | None, list[Skill]] = {}
     for s in skills:
         children.setdefault(s.parent_id, []).append(s)
@@ -72,6 +74,28 @@ def skill_level_counts(*, project: Project, statuses: tuple[str, ...] | None = N
         counts.setdefault(row["skill_id"], {})[row["example__level"]] = row["n"]
         levels.add(row["example__level"])
     return counts, sorted(levels)
+
+
+def skill_map_rows(*, project: Project) -> tuple[list[dict], list[int]]:
+    """The skill tree as table rows with the Skill-Map sizes, and the levels (columns).
+
+    Each row: ``skill``, ``depth``, ``per_level`` (approved examples per level, in the
+    order of the levels), ``total``, ``origin`` (its label) and ``level_cells`` (the
+    per-level cells as HTML, written once here instead of cell by cell in a template).
+    Two queries whatever the number of skills and examples.
+    """
+    counts, levels = skill_level_counts(project=project)
+    origins = dict(Skill.Origin.choices)
+    rows = []
+    for skill, depth in skill_tree(project=project):
+        by_level = counts.get(skill.pk, {})
+        per_level = [by_level.get(lv, 0) for lv in levels]
+        rows.append({
+            "skill": skill, "depth": depth, "per_level": per_level,
+            "total": sum(per_level), "origin": origins.get(skill.origin, skill.origin),
+            "level_cells": mark_safe("".join(f'<td class="num">{n}</td>' for n in per_level)),
+        })
+    return rows, levels
 
 
 def example_list_for_project(
@@ -112,13 +136,17 @@ def example_counts(*, project: Project) -> dict[str, dict[str, int]]:
 
 def skill_usage(*, skill: Skill) -> tuple[int, int]:
     """``(examples that use the skill, of those the ones with no other skill)``."""
-    example_ids = ExampleSkill.objects.filter(skill=skill).values("example_id")
-    used = ExampleSkill.objects.filter(skill=skill).count()
-    shared = (
-        ExampleSkill.objects.filter(example_id__in=example_ids)
-        .exclude(skill=skill).values("example_id").distinct().count()
+    # One query: each link of the skill with the number of skills of its example.
+    n_skills = (
+        ExampleSkill.objects.filter(example_id=OuterRef("example_id")).order_by()
+        .values("example_id").annotate(n=Count("pk")).values("n")[:1]
     )
-    return used, used - shared
+    totals = (
+        ExampleSkill.objects.filter(skill=skill).order_by()
+        .annotate(n_skills=Subquery(n_skills, output_field=IntegerField()))
+        .aggregate(used=Count("pk"), only=Count("pk", filter=Q(n_skills=1)))
+    )
+    return totals["used"], totals["only"]
 
 
 def project_list_with_counts(*, user) -> QuerySet[Project]:

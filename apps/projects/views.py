@@ -30,8 +30,7 @@ from apps.projects.selectors import (
     proposal_list_for_extraction,
     skill_examples_per_level,
     skill_get,
-    skill_level_counts,
-    skill_tree,
+    skill_map_rows,
     skill_usage,
 )
 from apps.projects.services import skill_create, skill_delete, skill_merge, skill_move, skill_rename
@@ -189,13 +188,7 @@ def jsonl_confirm(request: HttpRequest) -> HttpResponse:
 # --- skills ---------------------------------------------------------------------------------
 
 def _skills_page(request, project, *, skill_form=None, extract_form=None, status=200):
-    counts, levels = skill_level_counts(project=project)
-    rows = [
-        {"skill": s, "depth": depth,
-         "per_level": [counts.get(s.pk, {}).get(lv, 0) for lv in levels],
-         "total": sum(counts.get(s.pk, {}).values())}
-        for s, depth in skill_tree(project=project)
-    ]
+    rows, levels = skill_map_rows(project=project)
     teachers = teacher_config_list_for_project(project=project)
     context = {
         "project": project, "rows": rows, "levels": levels,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.projects.models import Example, Project, Skill
@@ -60,14 +60,25 @@ def prompt_version_get_for_user(*, user, pk: int) -> TeacherPromptVersion:
 
 def prompt_versions_current(*, project: Project) -> dict[str, TeacherPromptVersion]:
     """role -> the latest version of the role's oldest prompt (the project's default)."""
-    out: dict[str, TeacherPromptVersion] = {}
-    for prompt in TeacherPrompt.objects.filter(project=project).order_by("created_at", "pk"):
-        if prompt.role in out:
-            continue
-        latest = prompt_version_latest(prompt=prompt)
-        if latest is not None:
-            out[prompt.role] = latest
-    return out
+    # Two queries whatever the number of roles: every prompt with its latest version
+    # number, then those versions of the prompts that are their role's default.
+    prompts = (
+        TeacherPrompt.objects.filter(project=project)
+        .annotate(latest=Max("versions__version")).order_by("created_at", "pk")
+    )
+    chosen: dict[str, tuple[int, int]] = {}  # role -> (prompt id, its latest version)
+    for pk, role, latest in prompts.values_list("pk", "role", "latest"):
+        if role not in chosen and latest is not None:
+            chosen[role] = (pk, latest)
+    if not chosen:
+        return {}
+    wanted = Q()
+    for pk, version in chosen.values():
+        wanted |= Q(prompt_id=pk, version=version)
+    versions = {
+        v.prompt_id: v for v in TeacherPromptVersion.objects.filter(wanted).select_related("prompt")
+    }
+    return {role: versions[pk] for role, (pk, _) in chosen.items() if pk in versions}
 
 
 def teacher_config_get(*, project: Project, pk: int) -> TeacherConfig:

@@ -7,6 +7,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 # Known state keys of the engine's strategies -> column titles; others are titled as-is.
@@ -159,6 +162,14 @@ def state_tables(state: Mapping[str, Any] | None) -> list[dict]:
         tables.append({"title": "Summary", "columns": ["", "value"], "rows": summary})
     for table in tables:
         table["cells"] = [[format_cell(v) for v in row] for row in table["rows"]]
+        # Each row's cells as HTML, written once here rather than cell by cell in the page.
+        table["row_html"] = [
+            mark_safe("".join(
+                f'<td class="num">{escape(c["text"])}</td>' if c["numeric"]
+                else f"<td>{escape(c['text'])}</td>" for c in row
+            ))
+            for row in table["cells"]
+        ]
     return tables
 
 
@@ -183,6 +194,25 @@ def skill_rows(stats: Sequence[Any]) -> list[dict]:
                 "0.000" if abs(delta) < 0.0005 else _fixed(delta, sign=True)),
             "trend": "" if delta is None or abs(delta) < 0.0005 else (
                 "up" if delta > 0 else "down"),
+        })
+    return out
+
+
+def run_list_rows(runs: Sequence[Mapping[str, Any]], *, status_labels: Mapping[str, str],
+                  now_tz=None) -> list[dict]:
+    """The run list's rows (from ``run_rows_for_project``) with their cells formatted:
+    status label, ``current/rounds``, latest accuracy to 3 places, creation time."""
+    out = []
+    for r in runs:
+        created = r["created_at"]
+        if now_tz is not None and created is not None:
+            created = created.astimezone(now_tz)
+        out.append({
+            **r,
+            "status_label": status_labels.get(r["status"], r["status"]),
+            "round_text": f"{r['current_round']}/{r['rounds']}",
+            "accuracy_text": _fixed(r["latest_accuracy"]),
+            "created_text": created.strftime("%Y-%m-%d %H:%M") if created else "",
         })
     return out
 

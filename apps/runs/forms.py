@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
+from apps.core.widgets import FastSelect, freeze_choices
 from apps.curricula.models import Curriculum
 from apps.prompts.models import TeacherConfig
 from apps.runs.models import StudentSpec
@@ -54,8 +55,10 @@ class RunLaunchForm(forms.Form):
     max_length = forms.IntegerField(min_value=8, max_value=4096,
                                     help_text="Tokens per prompt and answer.")
     teacher_config = forms.ModelChoiceField(queryset=TeacherConfig.objects.none(),
-                                            label="Teacher", empty_label=None)
-    curriculum = forms.ModelChoiceField(queryset=Curriculum.objects.none(), empty_label=None)
+                                            label="Teacher", empty_label=None,
+                                            widget=FastSelect)
+    curriculum = forms.ModelChoiceField(queryset=Curriculum.objects.none(), empty_label=None,
+                                        widget=FastSelect)
     rounds = forms.IntegerField(min_value=1, max_value=1000)
     steps_per_round = forms.IntegerField(min_value=1, max_value=1_000_000)
     batch_size = forms.IntegerField(min_value=1, max_value=4096)
@@ -77,6 +80,7 @@ class RunLaunchForm(forms.Form):
         self.project = project
         self.fields["teacher_config"].queryset = teachers
         self.fields["curriculum"].queryset = curricula
+        freeze_choices(self, "teacher_config", "curriculum")
 
     def clean(self):
         data = super().clean()

@@ -98,19 +98,29 @@ SKILL_TABLE_SORTS = {
 SKILL_TABLE_DEFAULT_SORT = "-miss_share"
 
 
-def run_list_with_latest(*, project: Project, limit: int = 200) -> QuerySet[Run]:
-    """The project's runs, newest first, with the latest round's accuracy annotated."""
-    latest = Round.objects.filter(run=OuterRef("pk")).order_by("-index")  # (run, index) index
-    return (
-        Run.objects.filter(project=project)
-        .select_related("curriculum", "student", "teacher_config")
-        .annotate(latest_accuracy=Subquery(
-            latest.annotate(
-                accuracy=Cast(KeyTextTransform("accuracy", "metrics"), FloatField())
-            ).values("accuracy")[:1]
-        ))
-        .order_by("-created_at", "-id")[:limit]
+def run_rows_for_project(*, project: Project, offset: int = 0, limit: int = 100) -> list[dict]:
+    """One page of the project's runs, newest first, as plain rows (no model instances):
+    the run's fields, its curriculum, student and teacher names and ``latest_accuracy``,
+    the accuracy of its latest round (read out of the metrics in the database)."""
+    latest = (
+        Round.objects.filter(run=OuterRef("pk")).order_by("-index")  # (run, index) index
+        .annotate(accuracy=Cast(KeyTextTransform("accuracy", "metrics"), FloatField()))
+        .values("accuracy")[:1]
     )
+    return list(
+        Run.objects.filter(project=project)
+        .order_by("-created_at", "-id")
+        .values("pk", "name", "status", "stop_request", "current_round", "rounds",
+                "created_at", curriculum_name=F("curriculum__name"),
+                curriculum_strategy=F("curriculum__strategy"), student_name=F("student__name"),
+                teacher_name=F("teacher_config__name"),
+                latest_accuracy=Subquery(latest, output_field=FloatField()))
+        [offset:offset + limit]
+    )
+
+
+def run_count_for_project(*, project: Project) -> int:
+    return Run.objects.filter(project=project).count()
 
 
 def round_list_light(*, run: Run) -> list[dict]:

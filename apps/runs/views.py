@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.models import Role
@@ -13,7 +14,13 @@ from apps.curricula.selectors import curriculum_list_for_project
 from apps.projects.selectors import project_get_for_user
 from apps.prompts.selectors import prompt_versions_current, teacher_config_list_for_project
 from apps.runs import charts
-from apps.runs.display import log_text, progress_summary, skill_rows, state_tables
+from apps.runs.display import (
+    log_text,
+    progress_summary,
+    run_list_rows,
+    skill_rows,
+    state_tables,
+)
 from apps.runs.forms import RunLaunchForm
 from apps.runs.launch import run_launch_for_student_settings
 from apps.runs.models import Run, RunStatus
@@ -21,16 +28,19 @@ from apps.runs.selectors import (
     level_rows_for_run,
     round_get,
     round_list_light,
+    run_count_for_project,
     run_events_tail,
     run_get_for_user,
-    run_list_with_latest,
     run_progress_latest,
+    run_rows_for_project,
     skill_table,
     skill_table_sort_clean,
 )
 from apps.runs.services import run_cancel, run_delete, run_pause, run_resume, run_retry
 
 LOG_TAIL = 50
+RUNS_PER_PAGE = 100
+ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED)
 ACTIONS = {"cancel": run_cancel, "pause": run_pause, "resume": run_resume, "retry": run_retry}
 
 
@@ -38,11 +48,21 @@ ACTIONS = {"cancel": run_cancel, "pause": run_pause, "resume": run_resume, "retr
 @require_GET
 def run_list(request: HttpRequest, pk: int) -> HttpResponse:
     project = project_get_for_user(user=request.user, pk=pk)
-    runs = list(run_list_with_latest(project=project))
+    page = request.GET.get("page", "1")
+    page = int(page) if page.isdigit() and int(page) > 0 else 1
+    runs = run_rows_for_project(project=project, offset=(page - 1) * RUNS_PER_PAGE,
+                                limit=RUNS_PER_PAGE)
+    n_runs = run_count_for_project(project=project) \
+        if page > 1 or len(runs) == RUNS_PER_PAGE else len(runs)
     context = {
         "project": project,
         "runs": runs,
-        "any_active": any(r.is_active for r in runs),
+        "rows": run_list_rows(runs, status_labels=dict(RunStatus.choices),
+                              now_tz=timezone.get_current_timezone()),
+        "n_runs": n_runs,
+        "page": page,
+        "pages": max(1, -(-n_runs // RUNS_PER_PAGE)),
+        "any_active": any(r["status"] in ACTIVE for r in runs),
         "can_edit": has_role(request.user, project.team, Role.EDITOR),
     }
     template = "runs/list.html#table" if request.htmx else "runs/list.html"

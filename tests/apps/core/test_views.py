@@ -52,6 +52,22 @@ def test_project_detail_shows_skill_counts_per_level(client_for, viewer, project
     assert "my uniform" in html and "first run" in html
 
 
+@pytest.mark.parametrize("size", [1, 20])
+def test_project_detail_query_count_does_not_grow(client_for, viewer, project_a, size,
+                                                  django_assert_max_num_queries):
+    skills = [SkillFactory(project=project_a, name=f"s{i}") for i in range(2 * size)]
+    for i in range(5 * size):
+        ExampleFactory(project=project_a, level=i % 4, skills=skills[i % len(skills):][:2])
+    for i in range(size):
+        CurriculumFactory(project=project_a, name=f"c{i}")
+        RunFactory(project=project_a, name=f"run {i}")
+    client = client_for(viewer)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("project_detail", args=[project_a.pk]))
+    assert len(response.context["skills"]) == 2 * size
+    assert len(response.context["runs"]) == size
+
+
 def test_stranger_gets_404_for_another_teams_project(client_for, stranger, project_a):
     client = client_for(stranger)
     assert client.get(reverse("project_detail", args=[project_a.pk])).status_code == 404

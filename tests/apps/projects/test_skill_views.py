@@ -69,9 +69,33 @@ def test_skill_list_query_count_is_bounded(client_for, owner, project_a,
         child = SkillFactory(project=project_a, name=f"s{i}-child", parent=parent)
         ExampleFactory(project=project_a, level=i % 4, skills=[parent, child])
     client = client_for(owner)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(10):
         response = client.get(url("skill_list", project_a))
     assert len(response.context["rows"]) == 40
+
+
+@pytest.mark.parametrize("n_skills", [3, 40])
+def test_skill_detail_query_count_does_not_grow(client_for, owner, project_a, n_skills,
+                                                django_assert_max_num_queries):
+    skills = [SkillFactory(project=project_a, name=f"s{i}") for i in range(n_skills)]
+    for i in range(2 * n_skills):
+        ExampleFactory(project=project_a, level=i % 4, skills=skills[: 1 + i % 3])
+    client = client_for(owner)
+    with django_assert_max_num_queries(10):
+        response = client.get(url("skill_detail", project_a, skills[0].pk))
+    assert response.status_code == 200
+    # the move and merge selects list every other skill, each read once
+    assert response.content.decode().count(f'value="{skills[1].pk}"') == 2
+
+
+def test_skill_usage_counts_examples_and_those_with_no_other_skill(client_for, owner,
+                                                                  project_a):
+    a, b = SkillFactory(project=project_a, name="a"), SkillFactory(project=project_a, name="b")
+    ExampleFactory.create_batch(2, project=project_a, skills=[a])
+    ExampleFactory(project=project_a, skills=[a, b])
+    ExampleFactory(project=project_a, skills=[b])
+    response = client_for(owner).get(url("skill_detail", project_a, a.pk))
+    assert (response.context["used"], response.context["only"]) == (3, 2)
 
 
 def test_add_skill_under_a_parent(client_for, editor, project_a, tree):

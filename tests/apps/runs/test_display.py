@@ -66,7 +66,13 @@ def test_state_tables_of_a_bandit_join_per_level_values():
     assert per_level["rows"] == [["1", 0.25, 0.3], ["2", 0.5, 0.7], ["10", 0.0, None]]
     assert summary == {"title": "Summary", "columns": ["", "value"], "rows": [["updates", 3]],
                        "cells": [[{"text": "updates", "numeric": False},
-                                  {"text": "3", "numeric": True}]]}
+                                  {"text": "3", "numeric": True}]],
+                       "row_html": ['<td>updates</td><td class="num">3</td>']}
+
+
+def test_state_table_rows_escape_their_text():
+    (summary,) = state_tables({"note": "<b>&"})
+    assert summary["row_html"] == ["<td>note</td><td>&lt;b&gt;&amp;</td>"]
 
 
 def test_state_tables_of_windows_pairs_and_skill_levels():

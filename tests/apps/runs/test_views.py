@@ -233,8 +233,9 @@ def test_run_list_shows_status_and_latest_accuracy(client_for, viewer, run, proj
     RunFactory(project=project_a, name="other", status=RunStatus.FAILED)
     client = client_for(viewer)
     response = client.get(reverse("run_list", args=[project_a.pk]))
-    runs = {r.name: r for r in response.context["runs"]}
-    assert runs["sel run"].latest_accuracy == 0.5 and runs["other"].latest_accuracy is None
+    runs = {r["name"]: r for r in response.context["rows"]}
+    assert runs["sel run"]["latest_accuracy"] == 0.5 and runs["other"]["latest_accuracy"] is None
+    assert runs["sel run"]["accuracy_text"] == "0.500" and runs["other"]["accuracy_text"] == "–"
     html = response.content.decode()
     assert "status-running" in html and "status-failed" in html
     assert 'hx-trigger="every 5s"' in html  # an active run: the table refreshes itself
@@ -329,7 +330,19 @@ def test_run_pages_query_count_does_not_grow_with_the_run(
         for name in ("run_detail", "run_live"):
             with django_assert_max_num_queries(12):
                 assert client.get(reverse(name, args=[run.pk])).status_code == 200
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(6):
         client.get(reverse("run_list", args=[project_a.pk]))
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(8):
         client.get(reverse("run_new", args=[project_a.pk]))
+
+
+def test_run_list_pages_past_a_hundred_runs(client_for, viewer, project_a,
+                                            django_assert_max_num_queries):
+    RunFactory.create_batch(101, project=project_a, status=RunStatus.SUCCEEDED)
+    client = client_for(viewer)
+    with django_assert_max_num_queries(7):
+        first = client.get(reverse("run_list", args=[project_a.pk]))
+    assert len(first.context["rows"]) == 100 and first.context["n_runs"] == 101
+    assert "page 1 of 2" in first.content.decode()
+    second = client.get(reverse("run_list", args=[project_a.pk]) + "?page=2")
+    assert len(second.context["rows"]) == 1 and "newer runs" in second.content.decode()
