@@ -4,7 +4,7 @@ Runs every strategy with every seed through the headless runner and writes the t
 (mean accuracy and weakest-skill accuracy, mean ± spread over seeds) plus ``compare.json``.
 
     python benchmarks/learning.py --spec benchmarks/specs/learning.yaml \\
-        --out /tmp/learning --seeds 0,1,2 --threads 2
+        --out /tmp/learning --seeds 0,1,2 --jobs 2 --threads 1
 """
 
 from __future__ import annotations
@@ -30,13 +30,15 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("/tmp/learning"))
     p.add_argument("--strategies", default=STRATEGIES)
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    p.add_argument("--jobs", type=int, default=2, help="runs at a time, in worker processes")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     spec = load_spec(args.spec)
     seeds = [int(s) for s in args.seeds.split(",")]
     start = time.perf_counter()
-    rows = compare(spec, args.out, args.strategies.split(","), seeds, quiet=True)
+    rows = compare(spec, args.out, args.strategies.split(","), seeds, quiet=True,
+                   jobs=args.jobs, threads=args.threads)
     seconds = time.perf_counter() - start
     uniform = next((r for r in rows if r["strategy"] == "uniform"), None)
     if uniform:
@@ -44,7 +46,8 @@ def main() -> None:
             r["weakest_gain_vs_uniform"] = r["weakest_mean"] - uniform["weakest_mean"]
             r["accuracy_change_vs_uniform"] = r["accuracy_mean"] - uniform["accuracy_mean"]
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "compare.json").write_text(json.dumps({"seconds": seconds, "rows": rows},
+    (args.out / "compare.json").write_text(json.dumps({"seconds": seconds, "jobs": args.jobs,
+                                                       "threads": args.threads, "rows": rows},
                                                       indent=2))
     print(format_table(rows))
     print(f"total {seconds / 60:.1f} min for {len(rows)} strategies x {len(seeds)} seeds")
