@@ -207,7 +207,7 @@ def overhead(workers: Workers, tmp: Path, repeat: int, threads: int) -> dict:
 
 def faults(workers: Workers, fault_runs: int, kills_per_run: int) -> dict:
     from apps.runs.models import Round, Run, RunEvent
-    from apps.runs.services import run_sweep_stale
+    from apps.runs.recording import run_sweep_stale
     from tests.workers.helpers import rows
 
     parts = make_parts("faults")

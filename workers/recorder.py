@@ -19,7 +19,7 @@ from django.db import InterfaceError, OperationalError, connection
 
 from apps.runs.artifacts import artifact_relpath
 from apps.runs.models import Run, RunEvent
-from apps.runs.services import (
+from apps.runs.recording import (
     RunOwnershipLost,
     run_event_log,
     run_heartbeat_stop_request,

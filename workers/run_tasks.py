@@ -126,7 +126,7 @@ def execute_claimed(run_id: int, worker: str) -> str:
     """Run a claimed run to its end and hand it on; see :func:`run_execute`."""
     from apps.runs.artifacts import run_artifacts_dir
     from apps.runs.models import Run, RunStatus
-    from apps.runs.services import (
+    from apps.runs.recording import (
         RunOwnershipLost,
         run_event_log,
         run_resume_round,
@@ -203,7 +203,7 @@ def execute_claimed(run_id: int, worker: str) -> str:
              soft_time_limit=120, time_limit=180)
 def run_sweep() -> dict:
     """Beat: requeue runs whose worker died, resend queued runs a broker lost."""
-    from apps.runs.services import run_sweep_stale
+    from apps.runs.recording import run_sweep_stale
 
     result = run_sweep_stale()
     if result.requeued or result.stopped or result.resent:

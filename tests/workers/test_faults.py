@@ -10,7 +10,8 @@ from django.db import connection
 
 from apps.runs.artifacts import run_artifacts_dir
 from apps.runs.models import Round, Run, RunStatus
-from apps.runs.services import run_create, run_sweep_stale
+from apps.runs.recording import run_sweep_stale
+from apps.runs.services import run_create
 from tests.workers.conftest import Cluster, wait_for, with_redis_port
 from tests.workers.helpers import (
     describe,

@@ -8,18 +8,14 @@ from django.utils import timezone
 
 from apps.runs import dispatch
 from apps.runs.models import Round, Run, RunEvent, RunStatus, SkillStat
-from apps.runs.services import (
+from apps.runs.recording import (
     RunOwnershipLost,
-    run_cancel,
-    run_delete,
-    run_pause,
     run_record_round,
-    run_resume,
-    run_retry,
     run_skills_ensure,
     run_sweep_stale,
     run_worker_release,
 )
+from apps.runs.services import run_cancel, run_delete, run_pause, run_resume, run_retry
 from apps.runs.states import run_claim
 from tests.factories import MembershipFactory, RoundFactory, RunFactory, UserFactory
 

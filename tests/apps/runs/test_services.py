@@ -5,6 +5,7 @@ from django.http import Http404
 from apps.prompts.services import prompt_defaults_install, prompt_version_create
 from apps.runs import dispatch
 from apps.runs.models import LevelStat, Round, Run, RunEvent, RunStatus, SkillStat
+from apps.runs.recording import round_record, run_event_log, run_fail
 from apps.runs.selectors import (
     level_stats_for_run,
     run_events_tail,
@@ -12,16 +13,7 @@ from apps.runs.selectors import (
     run_list_for_user,
     skill_stats_for_run,
 )
-from apps.runs.services import (
-    round_record,
-    run_cancel,
-    run_create,
-    run_event_log,
-    run_fail,
-    run_pause,
-    run_resume,
-    student_spec_create,
-)
+from apps.runs.services import run_cancel, run_create, run_pause, run_resume, student_spec_create
 from apps.runs.states import run_claim
 from tests.factories import (
     CurriculumFactory,

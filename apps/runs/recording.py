@@ -1,0 +1,333 @@
+"""Worker-side writes: what the GPU task and the beat sweep record (no role check).
+
+People's actions on runs (launch, pause, cancel, resume, retry, delete) are in
+``apps.runs.services``; this module records what workers report: rounds with their
+Missing-Skill-Profile and level stats, log and progress events, heartbeats and stop
+requests, the hand-back of a finished execution, and the sweep of stale runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from apps.projects.models import Example, Skill
+from apps.runs.dispatch import enqueue_run_on_commit
+from apps.runs.models import LevelStat, Round, Run, RunEvent, RunStatus, SkillStat
+from apps.runs.states import run_release, transition
+from workers.engine.profile import LevelStat as EngineLevelStat
+from workers.engine.profile import SkillStat as EngineSkillStat
+
+
+def run_mark_enqueued(*, run: Run) -> None:
+    """A queued run's ``heartbeat_at`` is when its task message was last sent: the sweep
+    sends it again when a broker lost it (see :func:`run_sweep_stale`)."""
+    Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(heartbeat_at=timezone.now())
+
+
+@transaction.atomic
+def round_record(
+    *, run: Run, index: int, metrics: Mapping, plan: Mapping | None = None,
+    curriculum_state: Mapping | None = None, checkpoint_path: str = "",
+    profile: Sequence = (), levels: Sequence = (),
+    level_probabilities: Mapping[int, float] | None = None,
+    level_scores: Mapping[int, float] | None = None,
+    level_samples: Mapping[int, int] | None = None, started_at: datetime | None = None,
+) -> Round:
+    """Write one finished round with its profile and level stats, all or nothing.
+
+    ``profile`` holds engine ``SkillStat`` rows (``workers.engine.profile``), ``levels``
+    engine ``LevelStat`` rows; probabilities, scores and samples come from the strategy.
+    Recording the same index twice is refused (the round is already there).
+    """
+    if Round.objects.filter(run=run, index=index).exists():
+        raise ValidationError({"index": f"run {run.pk} already has round {index}"})
+    skills = {s.name: s for s in Skill.objects.filter(project=run.project_id)}
+    unknown = [row.skill for row in profile if row.skill not in skills]
+    if unknown:
+        raise ValidationError({"profile": f"unknown skills: {', '.join(sorted(unknown))}"})
+    rnd = Round.objects.create(
+        run=run, index=index, metrics=dict(metrics), plan=dict(plan or {}),
+        curriculum_state=dict(curriculum_state or {}), checkpoint_path=checkpoint_path,
+        started_at=started_at, finished_at=timezone.now(),
+    )
+    SkillStat.objects.bulk_create([
+        SkillStat(
+            run=run, round=rnd, skill=skills[row.skill], evaluated=row.evaluated,
+            failed=row.failed, miss_rate=row.miss_rate, miss_share=row.miss_share,
+            accuracy=row.accuracy,
+        )
+        for row in profile
+    ])
+    probabilities = dict(level_probabilities or {})
+    scores = dict(level_scores or {})
+    samples = dict(level_samples or {})
+    by_level = {row.level: row for row in levels}
+    all_levels = sorted(set(by_level) | set(probabilities) | set(samples))
+    LevelStat.objects.bulk_create([
+        LevelStat(
+            run=run, round=rnd, level=lv,
+            sampling_probability=probabilities.get(lv, 0.0),
+            success_rate=by_level[lv].success_rate if lv in by_level else 0.0,
+            evaluated=by_level[lv].evaluated if lv in by_level else 0,
+            strategy_score=scores.get(lv), samples=samples.get(lv, 0),
+        )
+        for lv in all_levels
+    ])
+    Run.objects.filter(pk=run.pk, current_round__lt=index).update(current_round=index)
+    run.refresh_from_db()
+    return rnd
+
+
+def run_event_log(
+    *, run: Run | int, kind: str = RunEvent.Kind.LOG, message: str = "",
+    round: int | None = None, step: int | None = None, total_steps: int | None = None,
+    loss: float | None = None, tokens_per_s: float | None = None, eta_s: float | None = None,
+) -> RunEvent:
+    if kind not in RunEvent.Kind.values:
+        raise ValueError(f"unknown event kind {kind!r} (known: {', '.join(RunEvent.Kind.values)})")
+    run_id = run if isinstance(run, int) else run.pk
+    return RunEvent.objects.create(
+        run_id=run_id, kind=kind, message=message, round=round, step=step,
+        total_steps=total_steps, loss=loss, tokens_per_s=tokens_per_s, eta_s=eta_s,
+    )
+
+
+@transaction.atomic
+def run_fail(*, run: Run, error: str) -> Run:
+    """Record a failure: the run goes to failed and the error is kept in an event too."""
+    run_event_log(run=run, kind=RunEvent.Kind.ERROR, message=error)
+    return transition(run, RunStatus.FAILED, error=error)
+
+
+# --- Worker-side lifecycle: the GPU task and the beat sweep (no role check). ------------
+
+
+class RunOwnershipLost(Exception):
+    """The worker no longer holds the run (requeued by the sweep, claimed elsewhere,
+    cancelled or deleted): it must stop without writing anything more."""
+
+
+def run_skills_ensure(*, run: Run, skills: Sequence[Mapping[str, Any]]) -> list[Skill]:
+    """The task family's built-in skills as Skill rows of the run's project (missing ones
+    are created with origin ``builtin``), so every profile row has its skill."""
+    names = [str(s["name"]) for s in skills]
+    existing = {s.name: s for s in Skill.objects.filter(project_id=run.project_id, name__in=names)}
+    created = []
+    with transaction.atomic():
+        for info in skills:
+            if info["name"] in existing:
+                continue
+            skill, _ = Skill.objects.get_or_create(
+                project_id=run.project_id, name=info["name"],
+                defaults={"description": info.get("description", ""),
+                          "origin": Skill.Origin.BUILTIN},
+            )
+            existing[skill.name] = skill
+            created.append(skill)
+        for info in skills:
+            parent = info.get("parent")
+            child = existing[info["name"]]
+            if parent and parent in existing and child in created:
+                Skill.objects.filter(pk=child.pk).update(parent=existing[parent])
+    return [existing[n] for n in names]
+
+
+def run_resume_round(*, run: Run) -> int | None:
+    """The last round stored for the run (where a worker resumes), or None."""
+    return Round.objects.filter(run_id=run.pk).aggregate(last=Max("index"))["last"]
+
+
+def _profile_rows(record: Mapping[str, Any]) -> list[EngineSkillStat]:
+    return [EngineSkillStat(**row) for row in record.get("profile", [])]
+
+
+def _level_rows(record: Mapping[str, Any]) -> list[EngineLevelStat]:
+    return [EngineLevelStat(**row) for row in [*record.get("levels", []),
+                                               *record.get("held_out", [])]]
+
+
+def _int_keys(data: Mapping | None) -> dict[int, Any]:
+    return {int(k): v for k, v in (data or {}).items()}
+
+
+@transaction.atomic
+def run_record_round(
+    *, run: Run, record: Mapping[str, Any], worker: str = "", checkpoint_path: str = "",
+) -> Round:
+    """Store one finished round of the engine (``RoundRecord.to_dict()``), all or nothing:
+    the Round with its metrics, data plan and curriculum state, the Missing-Skill-Profile,
+    the difficulty progress, and the round's synthesized items as examples.
+
+    Idempotent: a round already stored is returned unchanged, so a redelivered or repeated
+    execution never duplicates one. With ``worker`` the write happens only while that worker
+    holds the run (RunOwnershipLost otherwise).
+    """
+    locked = Run.objects.select_for_update().filter(pk=run.pk).first()
+    if locked is None:
+        raise RunOwnershipLost(f"run {run.pk} was deleted")
+    if worker and (locked.status != RunStatus.RUNNING or locked.worker != worker):
+        raise RunOwnershipLost(
+            f"run {run.pk} is {locked.status} for worker {locked.worker or 'none'!r}, "
+            f"not running for {worker!r}"
+        )
+    index = int(record["round"])
+    existing = Round.objects.filter(run=locked, index=index).first()
+    if existing is not None:
+        return existing
+    metrics = dict(record.get("metrics", {}))
+    metrics["held_out_levels"] = [row["level"] for row in record.get("held_out", [])]
+    metrics["teacher_failures"] = list(record.get("teacher_failures", []))
+    seconds = float(metrics.get("seconds") or 0.0)
+    rnd = round_record(
+        run=locked, index=index, metrics=metrics, plan=record.get("plan") or {},
+        curriculum_state=record.get("curriculum_state") or {},
+        checkpoint_path=checkpoint_path or record.get("checkpoint_dir") or "",
+        profile=_profile_rows(record), levels=_level_rows(record),
+        level_probabilities=_int_keys(record.get("level_probabilities")),
+        level_scores=_int_keys(record.get("level_scores")),
+        level_samples=_int_keys(record.get("level_samples")),
+        started_at=timezone.now() - timedelta(seconds=seconds),
+    )
+    _store_synthesized(locked, rnd, record.get("synthesized", []))
+    Run.objects.filter(pk=locked.pk).update(heartbeat_at=timezone.now())
+    run.refresh_from_db()
+    return rnd
+
+
+def _store_synthesized(run: Run, rnd: Round, items: Sequence[Mapping[str, Any]]) -> None:
+    """The round's teacher-made items become examples (pending review when the run
+    asks for it), with their lineage: round, teacher, triggering eval item."""
+    if not items:
+        return
+    from apps.projects.services import example_bulk_create
+
+    skills = {s.name: s for s in Skill.objects.filter(project_id=run.project_id)}
+    triggers = {str(it.get("meta", {}).get("trigger_item") or "") for it in items} - {""}
+    by_key = {e.key: e for e in Example.objects.filter(project_id=run.project_id,
+                                                       key__in=triggers)}
+    review = Example.ReviewStatus.PENDING if run.synth_requires_review \
+        else Example.ReviewStatus.APPROVED
+    rows = []
+    for it in items:
+        meta = dict(it.get("meta") or {})
+        rows.append({
+            "key": f"run{run.pk}-{it['id']}"[:200], "prompt": it["prompt"],
+            "answer": it["answer"], "skills": [skills[s] for s in it["skills"] if s in skills],
+            "level": int(it["level"]), "split": Example.Split.TRAIN,
+            "origin": Example.Origin.SYNTHESIZED, "review_status": review, "meta": meta,
+            "teacher_kind": str(meta.get("teacher", ""))[:20], "round": rnd,
+            "triggering_example": by_key.get(str(meta.get("trigger_item") or "")),
+        })
+    example_bulk_create(project=run.project, rows=rows)
+
+
+def run_heartbeat_stop_request(*, run_id: int, worker: str) -> str | None:
+    """Refresh the heartbeat of a run held by ``worker`` and return its stop request
+    ("" when none); None when the worker no longer holds the run."""
+    from apps.runs.states import run_heartbeat
+
+    if not run_heartbeat(run_id, worker):
+        return None
+    return Run.objects.filter(pk=run_id).values_list("stop_request", flat=True).first() or ""
+
+
+def run_worker_release(
+    *, run_id: int, worker: str, status: str, message: str = "", error: str = "",
+) -> bool:
+    """The worker that holds a run hands it on: succeeded, paused, cancelled, failed (with
+    ``error``) or queued (to continue on another worker, sent after commit). Logs
+    ``message`` as an event. False, and nothing written, when it no longer holds the run.
+    """
+    with transaction.atomic():
+        if not run_release(run_id, worker, status, error=error):
+            return False
+        if status == RunStatus.FAILED:
+            run_event_log(run=run_id, kind=RunEvent.Kind.ERROR, message=error or message)
+        elif message:
+            run_event_log(run=run_id, message=message)
+        if status == RunStatus.QUEUED:
+            Run.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
+            enqueue_run_on_commit(run_id)
+    return True
+
+
+@dataclasses.dataclass
+class SweepResult:
+    # stale running runs sent again; stale runs that had a stop request (paused or
+    # cancelled); queued runs whose message was sent again
+    requeued: list[int] = dataclasses.field(default_factory=list)
+    stopped: list[int] = dataclasses.field(default_factory=list)
+    resent: list[int] = dataclasses.field(default_factory=list)
+
+
+def _setting_seconds(name: str, default: float) -> timedelta:
+    return timedelta(seconds=float(getattr(settings, name, default)))
+
+
+def run_sweep_stale(
+    *, stale_after: timedelta | None = None, resend_after: timedelta | None = None,
+    now: datetime | None = None,
+) -> SweepResult:
+    """The periodic safety net (beat, every few seconds):
+
+    - a running run whose worker sent no heartbeat for ``stale_after`` (killed, machine
+      lost, network cut) goes back to queued and is sent again; it resumes after its last
+      stored round on the next free GPU worker. A stale run that was asked to pause or
+      cancel is paused or cancelled instead.
+    - a queued run whose task message was sent more than ``resend_after`` ago and never
+      claimed (a broker restarted without persistence loses messages) is sent again; a
+      duplicate message is harmless, the claim lets only one through.
+    """
+    now = now or timezone.now()
+    stale_after = stale_after or _setting_seconds("STUDIO_RUN_STALE_AFTER_S", 90)
+    resend_after = resend_after or _setting_seconds("STUDIO_RUN_RESEND_AFTER_S", 900)
+    result = SweepResult()
+    stale_ids = list(Run.objects.filter(
+        status=RunStatus.RUNNING, heartbeat_at__lt=now - stale_after
+    ).values_list("pk", flat=True))
+    for run_id in stale_ids:
+        with transaction.atomic():
+            run = Run.objects.select_for_update(skip_locked=True).filter(
+                pk=run_id, status=RunStatus.RUNNING, heartbeat_at__lt=now - stale_after
+            ).first()
+            if run is None:
+                continue  # it sent a heartbeat meanwhile, or another sweep has it
+            age = (now - run.heartbeat_at).total_seconds()
+            last = f"no heartbeat from worker {run.worker or '?'} for {age:.0f} s"
+            if run.stop_request == Run.StopRequest.CANCEL:
+                transition(run, RunStatus.CANCELLED)
+                run_event_log(run=run, message=f"{last}; cancelled as asked")
+                result.stopped.append(run_id)
+            elif run.stop_request == Run.StopRequest.PAUSE:
+                transition(run, RunStatus.PAUSED)
+                run_event_log(run=run, message=f"{last}; paused as asked")
+                result.stopped.append(run_id)
+            else:
+                transition(run, RunStatus.QUEUED)
+                run_mark_enqueued(run=run)
+                run_event_log(run=run, message=(
+                    f"{last}; requeued, it resumes after round {run_resume_round(run=run)}"
+                ))
+                enqueue_run_on_commit(run_id)
+                result.requeued.append(run_id)
+    lost = Run.objects.filter(status=RunStatus.QUEUED).annotate(
+        sent=Coalesce("heartbeat_at", "created_at")
+    ).filter(Q(sent__lt=now - resend_after)).values_list("pk", flat=True)
+    for run_id in list(lost):
+        with transaction.atomic():
+            if Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+                heartbeat_at=timezone.now()
+            ):
+                enqueue_run_on_commit(run_id)
+                result.resent.append(run_id)
+    return result
