@@ -33,10 +33,6 @@ def run_get_for_user(*, user, pk: int) -> Run:
     return get_object_or_404(run_list_for_user(user=user), pk=pk)
 
 
-def run_list_for_project(*, project: Project) -> QuerySet[Run]:
-    return Run.objects.filter(project=project).select_related("curriculum", "student")
-
-
 def student_list_for_project(*, project: Project) -> QuerySet[StudentSpec]:
     return StudentSpec.objects.filter(project=project).order_by("name")
 
