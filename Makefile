@@ -42,7 +42,8 @@ gpu-worker: install
 	./scripts/gpu-worker.sh
 
 beat: install
-	$(VENV)/bin/celery -A config beat --loglevel INFO
+	mkdir -p data
+	$(VENV)/bin/celery -A config beat --loglevel INFO -s data/celerybeat-schedule
 
 clean:
 	rm -rf $(VENV) data staticfiles .pytest_cache .ruff_cache
