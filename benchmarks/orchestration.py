@@ -207,13 +207,13 @@ def overhead(workers: Workers, tmp: Path, repeat: int, threads: int) -> dict:
 
 def faults(workers: Workers, fault_runs: int, kills_per_run: int) -> dict:
     from apps.runs.models import Round, Run, RunEvent
-    from apps.runs.recording import run_sweep_stale
-    from tests.workers.helpers import rows
+    from apps.runs.selectors import run_result_rows
+    from apps.runs.sweep import run_sweep_stale
 
     parts = make_parts("faults")
     reference = launch(parts, seed=1)
     wait_status(reference.pk, ("succeeded",))
-    expected = rows(reference)
+    expected = run_result_rows(run=reference)
     kills = completed = lost = duplicated = identical = 0
     for n in range(fault_runs):
         run = launch(parts, seed=1)
@@ -240,7 +240,7 @@ def faults(workers: Workers, fault_runs: int, kills_per_run: int) -> dict:
         completed += status == "succeeded"
         lost += len(set(range(SPEC["rounds"] + 1)) - set(indices))
         duplicated += len(indices) - len(set(indices))
-        identical += rows(run) == expected
+        identical += run_result_rows(run=run) == expected
         print(f"fault run {n + 1}: {status}, rounds {sorted(indices)}", flush=True)
     return {"kills": kills, "runs": fault_runs, "completed": completed, "lost": lost,
             "duplicated": duplicated, "identical": identical}

@@ -61,3 +61,17 @@ def test_prod_passes_check_deploy_without_warnings(tmp_path):
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_embedded_broker_keeps_every_folder_in_the_data_folder(tmp_path):
+    """kombu's filesystem transport writes exchange tables to ./control unless told where:
+    all of its folders live under STUDIO_DATA_DIR, none in the working directory."""
+    code = ("from django.conf import settings; import json; "
+            "print(json.dumps(settings.CELERY_BROKER_TRANSPORT_OPTIONS))")
+    result = _manage("shell", "-c", code, env={}, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    options = json.loads(result.stdout.strip().splitlines()[-1])
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+        assert Path(options[key]).is_relative_to(tmp_path), key

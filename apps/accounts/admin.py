@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.accounts.models import Membership, Role, Team
-from apps.core.admin_scoping import TeamScopedAdmin
+from apps.common.admin_scoping import TeamScopedAdmin
 
 
 class MembershipInline(admin.TabularInline):
@@ -12,7 +12,7 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Team)
 class TeamAdmin(TeamScopedAdmin):
     team_path = ""
-    edit_role = Role.OWNER
+    edit_roles = (Role.OWNER,)
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline]
@@ -20,7 +20,7 @@ class TeamAdmin(TeamScopedAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(TeamScopedAdmin):
-    edit_role = Role.OWNER
+    edit_roles = (Role.OWNER,)
     list_display = ["user", "team", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__username", "team__name"]

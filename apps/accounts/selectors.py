@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from apps.accounts.models import Membership, Team
+from apps.accounts.models import Team
 
 
 def team_list_for_user(*, user) -> QuerySet[Team]:
@@ -15,11 +15,6 @@ def team_list_for_user(*, user) -> QuerySet[Team]:
 def team_get_for_user(*, user, pk: int) -> Team:
     """The team, or Http404 when it does not exist or the user is not a member."""
     return get_object_or_404(team_list_for_user(user=user), pk=pk)
-
-
-def membership_list_for_team(*, user, team: Team) -> QuerySet[Membership]:
-    team_get_for_user(user=user, pk=team.pk)
-    return Membership.objects.filter(team=team).select_related("user")
 
 
 def team_list_for_editor(*, user) -> QuerySet[Team]:

@@ -22,7 +22,7 @@ from apps.prompts.models import TeacherConfig, TeacherKind
 from apps.prompts.services import prompt_defaults_install, teacher_config_create
 from apps.runs.models import StudentSpec
 from apps.runs.services import student_spec_create
-from workers.engine.tasks.registry import build_family
+from workers.engine.api import build_family
 
 DEMO_TEAM = "Demo team"
 DEMO_USER = "demo"

@@ -2,7 +2,9 @@ from django.urls import path
 
 from apps.core import views
 
+app_name = "core"
+
 urlpatterns = [
     path("", views.home, name="home"),
-    path("projects/<int:pk>/", views.project_detail, name="project_detail"),
+    path("projects/<int:pk>/", views.project_detail, name="project-detail"),
 ]

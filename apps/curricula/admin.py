@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.core.admin_scoping import TeamScopedAdmin
+from apps.common.admin_scoping import TeamScopedAdmin
 from apps.curricula.models import Curriculum
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
+from apps.common.forms import add_service_errors as put_errors
+
 PARAMS_PREFIX = "params"
 
 
@@ -65,17 +67,14 @@ def add_service_errors(form: forms.Form, params_form: StrategyParamsForm | None,
                        exc: ValidationError) -> None:
     """Put a service's ValidationError on the right fields: ``params.<name>`` on the
     parameter form, anything else on the main form (or as a non-field error)."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
+    if params_form is None or not hasattr(exc, "error_dict"):
+        put_errors(form, exc, name_unplaced=True)
         return
+    params, rest = {}, {}
     for key, messages in exc.message_dict.items():
-        if key.startswith(f"{PARAMS_PREFIX}.") and params_form is not None:
-            name = key.split(".", 1)[1]
-            if name in params_form.fields:
-                params_form.add_error(name, messages)
-            else:
-                params_form.add_error(None, [f"{name}: {m}" for m in messages])
-        elif key in form.fields:
-            form.add_error(key, messages)
+        if key.startswith(f"{PARAMS_PREFIX}."):
+            params[key.split(".", 1)[1]] = messages
         else:
-            form.add_error(None, [f"{key}: {m}" for m in messages])
+            rest[key] = messages
+    put_errors(params_form, ValidationError(params), name_unplaced=True)
+    put_errors(form, ValidationError(rest), name_unplaced=True)

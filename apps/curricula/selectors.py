@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404
 
 from apps.curricula.models import Curriculum
 from apps.projects.models import Project
+from workers.engine.api import get_strategy, strategy_catalog
 
 
 def curriculum_list_for_project(*, project: Project) -> QuerySet[Curriculum]:
@@ -21,13 +22,9 @@ def curriculum_get_for_user(*, user, pk: int) -> Curriculum:
 
 def strategy_choices() -> list[tuple[str, str]]:
     """(name, description) of every curriculum strategy the engine knows."""
-    from workers.engine.curriculum import STRATEGIES
-
-    return [(name, cls.description) for name, cls in sorted(STRATEGIES.items())]
+    return [(info.name, info.description) for info in strategy_catalog()]
 
 
 def strategy_schema(*, strategy: str) -> list[dict]:
     """The parameter schema of ``strategy`` as dicts (the browser renders a form from it)."""
-    from workers.engine.curriculum import get_strategy
-
     return [p.to_dict() for p in get_strategy(strategy).params]

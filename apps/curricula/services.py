@@ -9,8 +9,7 @@ from apps.accounts.models import Role
 from apps.accounts.permissions import require_role
 from apps.curricula.models import Curriculum
 from apps.projects.models import Project
-from workers.engine.curriculum.base import ParamError, validate_params
-from workers.engine.errors import SpecError
+from workers.engine.api import STRATEGIES, ParamError, SpecError, get_strategy, validate_params
 
 
 def curriculum_params_clean(*, strategy: str, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -19,8 +18,6 @@ def curriculum_params_clean(*, strategy: str, params: dict[str, Any] | None) -> 
     Raises ValidationError keyed by field: ``strategy`` for an unknown strategy, and
     ``params.<name>`` for each bad parameter.
     """
-    from workers.engine.curriculum import STRATEGIES, get_strategy
-
     try:
         cls = get_strategy(strategy)
     except (SpecError, LookupError):

@@ -45,7 +45,7 @@ def _render_form(request, project: Project, form: CurriculumForm, params_form, *
         "strategy_description": form.descriptions.get(strategy, ""),
         "can_edit": has_role(request.user, project.team, Role.EDITOR),
     }
-    return render(request, "curricula/form.html", context, status=status)
+    return render(request, "curricula/curriculum_form.html", context, status=status)
 
 
 @login_required
@@ -62,7 +62,7 @@ def curriculum_list(request: HttpRequest, pk: int) -> HttpResponse:
         "rows": rows,
         "can_edit": has_role(request.user, project.team, Role.EDITOR),
     }
-    return render(request, "curricula/list.html", context)
+    return render(request, "curricula/curriculum_list.html", context)
 
 
 @login_required
@@ -88,7 +88,7 @@ def curriculum_new(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, params_form, exc)
         else:
-            return redirect("curriculum_detail", pk=curriculum.pk)
+            return redirect("curricula:curriculum-detail", pk=curriculum.pk)
     return _render_form(request, project, form, params_form, status=400)
 
 
@@ -120,7 +120,7 @@ def curriculum_detail(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, params_form, exc)
         else:
-            return redirect("curriculum_detail", pk=curriculum.pk)
+            return redirect("curricula:curriculum-detail", pk=curriculum.pk)
     # The service may have changed the instance in memory before refusing: reload it.
     curriculum.refresh_from_db()
     return _render_form(request, project, form, params_form, curriculum=curriculum, status=400)
@@ -138,4 +138,4 @@ def curriculum_params(request: HttpRequest, pk: int) -> HttpResponse:
         "params_form": _params_form(strategy),
         "strategy_description": dict(strategies)[strategy],
     }
-    return render(request, "curricula/form.html#params", context)
+    return render(request, "curricula/curriculum_form.html#params", context)

@@ -22,10 +22,17 @@ from apps.accounts.models import Role, Team
 from apps.accounts.permissions import require_role
 from apps.projects.models import Example, Project, Skill
 from apps.projects.services import example_bulk_create, project_create
-from workers.engine.errors import EngineError, ItemError, SpecError
-from workers.engine.tasks.base import Item, SkillInfo
-from workers.engine.tasks.jsonl import ANSWER_MODES, parse_jsonl
-from workers.engine.tasks.registry import FAMILIES, build_family
+from workers.engine.api import (
+    ANSWER_MODES,
+    FAMILIES,
+    EngineError,
+    Item,
+    ItemError,
+    SkillInfo,
+    SpecError,
+    build_family,
+    parse_jsonl,
+)
 
 MAX_TRAIN = 50_000
 MAX_EVAL = 10_000

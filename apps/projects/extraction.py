@@ -1,6 +1,6 @@
 """Skill extraction with the teacher: start a job, record its proposals, accept or reject.
 
-The teacher call itself runs on the default Celery queue (``workers.teacher_tasks``); the
+The teacher call itself runs on the default Celery queue (``workers.tasks.teachers``); the
 task is sent by name, so the web process never imports the worker code.
 """
 
@@ -12,20 +12,18 @@ from django.utils import timezone
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import require_role
+from apps.common.tasks import enqueue
 from apps.projects.models import Example, Project, Skill, SkillExtraction, SkillProposal
 from apps.projects.services import skill_create
 from apps.prompts.models import TeacherConfig
 from apps.prompts.selectors import prompt_versions_current
+from workers.queues import TaskName
 
-SKILL_EXTRACT_TASK = "workers.teacher_tasks.skill_extract"
-DEFAULT_QUEUE = "default"
 MAX_SAMPLE = 50
 
 
 def enqueue_skill_extraction(extraction_id: int) -> None:
-    from config.celery import app
-
-    app.send_task(SKILL_EXTRACT_TASK, args=[extraction_id], queue=DEFAULT_QUEUE)
+    enqueue(TaskName.SKILL_EXTRACT, extraction_id)
 
 
 @transaction.atomic

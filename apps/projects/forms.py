@@ -3,10 +3,9 @@ import json
 from django import forms
 from django.conf import settings
 
-from apps.core.widgets import FastSelect, freeze_choices
+from apps.common.widgets import FastSelect, freeze_choices
 from apps.projects.models import Skill
-from workers.engine.tasks.jsonl import ANSWER_MODES
-from workers.engine.tasks.registry import FAMILIES
+from workers.engine.api import ANSWER_MODES, FAMILIES
 
 BUILTIN_FAMILIES = [(name, name) for name in FAMILIES if name != "jsonl"]
 

@@ -13,6 +13,7 @@ from apps.projects.models import (
     SkillExtraction,
     SkillProposal,
 )
+from workers.engine.api import Item
 
 
 def project_list_for_user(*, user) -> QuerySet[Project]:
@@ -24,17 +25,6 @@ def project_list_for_user(*, user) -> QuerySet[Project]:
 def project_get_for_user(*, user, pk: int) -> Project:
     """The project, or Http404 when it does not exist or belongs to a team of strangers."""
     return get_object_or_404(project_list_for_user(user=user), pk=pk)
-
-
-def skill_list_for_project(*, project: Project) -> QuerySet[Skill]:
-    return Skill.objects.filter(project=project).select_related("parent").order_by("name")
-
-
-def skill_get_for_user(*, user, pk: int) -> Skill:
-    return get_object_or_404(
-        Skill.objects.filter(project__team__memberships__user=user).select_related("project"),
-        pk=pk,
-    )
 
 
 def skill_tree(*, project: Project) -> list[tuple[Skill, int]]:
@@ -96,29 +86,6 @@ def skill_map_rows(*, project: Project) -> tuple[list[dict], list[int]]:
             "level_cells": mark_safe("".join(f'<td class="num">{n}</td>' for n in per_level)),
         })
     return rows, levels
-
-
-def example_list_for_project(
-    *, project: Project, split: str | None = None, review_status: str | None = None,
-    level: int | None = None, skill: Skill | None = None,
-) -> QuerySet[Example]:
-    qs = Example.objects.filter(project=project)
-    if split:
-        qs = qs.filter(split=split)
-    if review_status:
-        qs = qs.filter(review_status=review_status)
-    if level is not None:
-        qs = qs.filter(level=level)
-    if skill is not None:
-        qs = qs.filter(skill_links__skill=skill)
-    return qs.prefetch_related("skills").order_by("id")
-
-
-def example_get_for_user(*, user, pk: int) -> Example:
-    return get_object_or_404(
-        Example.objects.filter(project__team__memberships__user=user).select_related("project"),
-        pk=pk,
-    )
 
 
 def example_counts(*, project: Project) -> dict[str, dict[str, int]]:
@@ -200,3 +167,37 @@ def proposal_get(*, project: Project, pk: int) -> SkillProposal:
     return get_object_or_404(
         SkillProposal.objects.select_related("project__team"), project=project, pk=pk
     )
+
+
+def example_item(example: Example) -> Item:
+    """The engine's item for a stored example: the one place this conversion is made.
+
+    The id is the example's stable key (``example-<pk>`` when it has none) and the primary
+    key travels in ``meta["example"]``, so results point back at the example. Prefetch
+    ``skills`` when converting many.
+    """
+    return Item(id=example.key or f"example-{example.pk}", prompt=example.prompt,
+                answer=example.answer,
+                skills=tuple(sorted(s.name for s in example.skills.all())),
+                level=example.level, meta={"example": example.pk, **(example.meta or {})})
+
+
+def skill_extraction_for_worker(*, extraction_id: int) -> SkillExtraction:
+    """An extraction job with what its worker needs (no role check: workers only)."""
+    return SkillExtraction.objects.select_related(
+        "project", "teacher_config", "prompt_version"
+    ).get(pk=extraction_id)
+
+
+def skill_extraction_sample(*, extraction: SkillExtraction) -> list[Item]:
+    """The approved examples shown to the teacher: ``sample_size`` of them, the same ones
+    for the same job (seeded by its id)."""
+    import random
+
+    ids = list(Example.objects.filter(
+        project=extraction.project_id, review_status=Example.ReviewStatus.APPROVED,
+    ).values_list("pk", flat=True))
+    rng = random.Random(extraction.pk)
+    chosen = rng.sample(ids, min(extraction.sample_size, len(ids)))
+    examples = Example.objects.filter(pk__in=chosen).prefetch_related("skills").order_by("id")
+    return [example_item(e) for e in examples]

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.models import Role
 from apps.accounts.permissions import has_role, require_role
 from apps.accounts.selectors import team_get_for_user, team_list_for_editor
+from apps.common.forms import add_service_errors
 from apps.projects import creation, extraction
 from apps.projects.forms import (
     ExtractForm,
@@ -35,18 +36,9 @@ from apps.projects.selectors import (
 )
 from apps.projects.services import skill_create, skill_delete, skill_merge, skill_move, skill_rename
 from apps.prompts.selectors import teacher_config_list_for_project
-from workers.engine.tasks.registry import FAMILIES
+from workers.engine.api import FAMILIES
 
 JSONL_PREVIEW_ROWS = 10
-
-
-def add_errors(form, exc: ValidationError) -> None:
-    """A service's ValidationError shown on the form: on its field when the form has one."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _editable_project(request: HttpRequest, pk: int):
@@ -109,11 +101,11 @@ def project_new(request: HttpRequest) -> HttpResponse:
                 require_review=data["require_review"],
             )
         except ValidationError as exc:
-            add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Created {project.name!r} with its skills and "
                                       f"{data['train_size'] + data['eval_size']} examples.")
-            return redirect("project_detail", pk=project.pk)
+            return redirect("core:project-detail", pk=project.pk)
     return _new_page(request, family_form=form, status=400)
 
 
@@ -141,7 +133,7 @@ def jsonl_preview(request: HttpRequest) -> HttpResponse:
                                f"{exc.start})")
         return _preview_response(request, {"jsonl_form": form}, status=400)
     except ValidationError as exc:
-        add_errors(form, exc)
+        add_service_errors(form, exc)
         return _preview_response(request, {"jsonl_form": form}, status=400)
     confirm = None
     if not errors and items:
@@ -176,11 +168,11 @@ def jsonl_confirm(request: HttpRequest) -> HttpResponse:
                 require_review=data["require_review"],
             )
         except ValidationError as exc:
-            add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             creation.upload_discard(token=data["token"])
             messages.success(request, f"Created {project.name!r} from the uploaded file.")
-            return redirect("project_detail", pk=project.pk)
+            return redirect("core:project-detail", pk=project.pk)
     return render(request, "projects/jsonl_preview.html",
                   {"confirm": form, "confirm_failed": True}, status=400)
 
@@ -220,10 +212,10 @@ def skill_new(request: HttpRequest, pk: int) -> HttpResponse:
                 parent=form.cleaned_data["parent"],
             )
         except ValidationError as exc:
-            add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Added skill {skill.name!r}.")
-            return redirect("projects:skill_list", pk=project.pk)
+            return redirect("projects:skill-list", pk=project.pk)
     return _skills_page(request, project, skill_form=form, status=400)
 
 
@@ -258,7 +250,7 @@ def _skill_action(request, pk, skill_pk, form_class, key, action):
         try:
             message = action(project, skill, form.cleaned_data)
         except ValidationError as exc:
-            add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, message)
             return None
@@ -274,7 +266,7 @@ def skill_rename_view(request: HttpRequest, pk: int, skill_pk: int) -> HttpRespo
         return f"Renamed {old!r} to {skill.name!r}."
 
     return _skill_action(request, pk, skill_pk, SkillRenameForm, "rename", action) or redirect(
-        "projects:skill_detail", pk=pk, skill_pk=skill_pk)
+        "projects:skill-detail", pk=pk, skill_pk=skill_pk)
 
 
 @login_required
@@ -286,7 +278,7 @@ def skill_move_view(request: HttpRequest, pk: int, skill_pk: int) -> HttpRespons
         return f"Moved {skill.name!r} {where}."
 
     return _skill_action(request, pk, skill_pk, SkillMoveForm, "move", action) or redirect(
-        "projects:skill_detail", pk=pk, skill_pk=skill_pk)
+        "projects:skill-detail", pk=pk, skill_pk=skill_pk)
 
 
 @login_required
@@ -300,7 +292,7 @@ def skill_merge_view(request: HttpRequest, pk: int, skill_pk: int) -> HttpRespon
         return f"Merged {name!r} into {merged['target'].name!r}; its examples followed."
 
     response = _skill_action(request, pk, skill_pk, SkillMergeForm, "merge", action)
-    return response or redirect("projects:skill_detail", pk=pk, skill_pk=merged["target"].pk)
+    return response or redirect("projects:skill-detail", pk=pk, skill_pk=merged["target"].pk)
 
 
 @login_required
@@ -316,7 +308,7 @@ def skill_delete_view(request: HttpRequest, pk: int, skill_pk: int) -> HttpRespo
             error = " ".join(exc.messages)
         else:
             messages.success(request, f"Deleted skill {skill.name!r}.")
-            return redirect("projects:skill_list", pk=project.pk)
+            return redirect("projects:skill-list", pk=project.pk)
     used, only = skill_usage(skill=skill)
     context = {"project": project, "skill": skill, "used": used, "only": only, "error": error,
                "n_children": skill.children.count()}
@@ -337,9 +329,9 @@ def skill_extract(request: HttpRequest, pk: int) -> HttpResponse:
                 sample_size=form.cleaned_data["sample_size"],
             )
         except ValidationError as exc:
-            add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
-            return redirect("projects:extraction_detail", pk=project.pk, extraction_pk=job.pk)
+            return redirect("projects:extraction-detail", pk=project.pk, extraction_pk=job.pk)
     return _skills_page(request, project, extract_form=form, status=400)
 
 
@@ -352,7 +344,7 @@ def extraction_detail(request: HttpRequest, pk: int, extraction_pk: int) -> Http
         "proposals": proposal_list_for_extraction(extraction=job) if job.is_finished else [],
         "can_edit": has_role(request.user, project.team, Role.EDITOR),
     }
-    template = "projects/extraction.html"
+    template = "projects/extraction_detail.html"
     if request.htmx:
         template += "#extraction-status"
     return render(request, template, context)
@@ -368,12 +360,12 @@ def _decide(request, pk, proposal_pk, decide):
         error = " ".join(exc.messages)
     proposal.refresh_from_db()
     if request.htmx:
-        return render(request, "projects/extraction.html#proposal-row",
+        return render(request, "projects/extraction_detail.html#proposal-row",
                       {"project": project, "proposal": proposal, "error": error,
                        "can_edit": True}, status=400 if error else 200)
     if error:
         messages.error(request, error)
-    return redirect("projects:extraction_detail", pk=project.pk,
+    return redirect("projects:extraction-detail", pk=project.pk,
                     extraction_pk=proposal.extraction_id)
 
 

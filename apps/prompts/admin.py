@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from apps.core.admin_scoping import TeamScopedAdmin
+from apps.common.admin_scoping import TeamScopedAdmin
 from apps.prompts.models import TeacherConfig, TeacherPrompt, TeacherPromptVersion
 
 

@@ -6,10 +6,9 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.projects.models import Example, Project, Skill
+from apps.projects.selectors import example_item
 from apps.prompts.models import TeacherConfig, TeacherPrompt, TeacherPromptVersion
-from workers.engine.tasks.base import Item, SkillInfo
-from workers.engine.tasks.registry import FAMILIES
-from workers.engine.teachers.prompts import ROLES, role_prompt
+from workers.engine.api import FAMILIES, ROLES, SkillInfo, role_prompt
 
 CONTEXT_ITEMS = 5  # sample items shown to extract_skills in previews
 
@@ -18,43 +17,11 @@ def teacher_config_list_for_project(*, project: Project) -> QuerySet[TeacherConf
     return TeacherConfig.objects.filter(project=project).order_by("name")
 
 
-def teacher_config_get_for_user(*, user, pk: int) -> TeacherConfig:
-    return get_object_or_404(
-        TeacherConfig.objects.filter(project__team__memberships__user=user)
-        .select_related("project__team"),
-        pk=pk,
-    )
-
-
 def prompt_list_for_project(*, project: Project) -> QuerySet[TeacherPrompt]:
     return (
         TeacherPrompt.objects.filter(project=project)
         .annotate(latest_version=Max("versions__version"))
         .order_by("role", "name")
-    )
-
-
-def prompt_get_for_user(*, user, pk: int) -> TeacherPrompt:
-    return get_object_or_404(
-        TeacherPrompt.objects.filter(project__team__memberships__user=user)
-        .select_related("project__team"),
-        pk=pk,
-    )
-
-
-def prompt_version_list(*, prompt: TeacherPrompt) -> QuerySet[TeacherPromptVersion]:
-    return prompt.versions.order_by("-version")
-
-
-def prompt_version_latest(*, prompt: TeacherPrompt) -> TeacherPromptVersion | None:
-    return prompt.versions.order_by("-version").first()
-
-
-def prompt_version_get_for_user(*, user, pk: int) -> TeacherPromptVersion:
-    return get_object_or_404(
-        TeacherPromptVersion.objects.filter(prompt__project__team__memberships__user=user)
-        .select_related("prompt__project__team"),
-        pk=pk,
     )
 
 
@@ -129,12 +96,6 @@ def task_text(project: Project) -> str:
     info = FAMILIES.get(project.task_family)
     name = info.name if info else project.task_family
     return f"{name}: {project.description}" if project.description else name
-
-
-def example_item(example: Example) -> Item:
-    return Item(id=example.key or f"example-{example.pk}", prompt=example.prompt,
-                answer=example.answer, skills=tuple(s.name for s in example.skills.all()),
-                level=example.level)
 
 
 def prompt_context(

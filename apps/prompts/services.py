@@ -14,7 +14,7 @@ from apps.prompts.models import (
     TeacherPrompt,
     TeacherPromptVersion,
 )
-from workers.engine.teachers.prompts import ROLES, default_template, validate_template
+from workers.engine.api import ROLES, default_template, validate_template
 
 _UNSET = object()
 DEFAULT_PROMPT_NAME = "default"

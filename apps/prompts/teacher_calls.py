@@ -29,14 +29,22 @@ from apps.prompts.selectors import (
     task_text,
 )
 from apps.prompts.services import check_teacher_fields
-from workers.engine.errors import EngineError, TeacherError
-from workers.engine.spec import TeacherSpec
-from workers.engine.tasks.base import Item, TaskFamily
-from workers.engine.tasks.registry import build_family
-from workers.engine.teachers import parsers
-from workers.engine.teachers.base import MAX_ATTEMPTS, Teacher
-from workers.engine.teachers.parsers import ParseError
-from workers.engine.teachers.prompts import TemplateError, default_template, render
+from workers.engine.api import (
+    MAX_ATTEMPTS,
+    EngineError,
+    Item,
+    ParseError,
+    TaskFamily,
+    Teacher,
+    TeacherError,
+    TeacherSpec,
+    TemplateError,
+    build_family,
+    build_interactive_teacher,
+    default_template,
+    parsers,
+    render,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,17 +91,9 @@ def teacher_spec(
 
 
 def build_web_teacher(spec: TeacherSpec, family: TaskFamily) -> Teacher:
-    """An oracle or OpenAI-compatible teacher (the kinds the web may call itself)."""
-    if spec.kind == TeacherKind.ORACLE:
-        from workers.engine.teachers.oracle import OracleTeacher
-
-        return OracleTeacher(family)
-    if spec.kind == TeacherKind.OPENAI:
-        from workers.engine.teachers.openai_teacher import OpenAITeacher
-
-        return OpenAITeacher(spec, family, backoff_base=0.0)
-    raise TeacherError("call", f"a {spec.kind} teacher is loaded by the workers, not by the "
-                               "web page; its model directory is checked instead")
+    """An oracle or OpenAI-compatible teacher (the kinds the web may call itself), with no
+    back-off between attempts: a person is waiting."""
+    return build_interactive_teacher(spec, family, backoff_base=0.0)
 
 
 def parse_for_role(role: str, raw: str, *, skills: list[str], levels: list[int]) -> list[str]:

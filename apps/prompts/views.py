@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import has_role, require_role
+from apps.common.forms import add_service_errors
 from apps.projects.selectors import project_get_for_user
-from apps.projects.views import add_errors
 from apps.prompts import teacher_calls
 from apps.prompts.forms import (
     DiffForm,
@@ -39,8 +39,8 @@ from apps.prompts.services import (
     teacher_config_update,
     teacher_prompt_create,
 )
-from workers.engine.teachers.prompts import ROLES, TemplateError, default_template, role_prompt
-from workers.engine.teachers.prompts import render as render_template
+from workers.engine.api import ROLES, TemplateError, default_template, role_prompt
+from workers.engine.api import render as render_template
 
 
 def _project(request, pk, *, write=False):
@@ -80,7 +80,7 @@ def _test_or_check(request, project, form, teacher=None):
         result = teacher_calls.teacher_test_connection(
             user=request.user, project=project, fields=fields, teacher=teacher)
     except ValidationError as exc:
-        add_errors(form, exc)
+        add_service_errors(form, exc)
         return None, False
     if testing:
         return result, False
@@ -112,10 +112,10 @@ def teacher_new(request: HttpRequest, pk: int) -> HttpResponse:
                     user=request.user, project=project, api_key=form.cleaned_data["api_key"],
                     **form.teacher_fields())
             except ValidationError as exc:
-                add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, f"Saved teacher {teacher.name!r}.")
-                return redirect("prompts:teacher_list", pk=project.pk)
+                return redirect("prompts:teacher-list", pk=project.pk)
         if request.POST.get("action") == "test" or result is not None:
             return _test_response(
                 request, project, form, result, template="prompts/teacher_list.html",
@@ -149,10 +149,10 @@ def teacher_edit(request: HttpRequest, pk: int, teacher_pk: int) -> HttpResponse
                     clear_api_key=form.cleaned_data["clear_api_key"], **form.teacher_fields())
             except ValidationError as exc:
                 teacher.refresh_from_db()
-                add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, f"Saved teacher {teacher.name!r}.")
-                return redirect("prompts:teacher_list", pk=project.pk)
+                return redirect("prompts:teacher-list", pk=project.pk)
         if request.POST.get("action") == "test" or result is not None:
             return _test_response(request, project, form, result,
                                   template="prompts/teacher_form.html", context=context)
@@ -182,7 +182,7 @@ def prompt_defaults(request: HttpRequest, pk: int) -> HttpResponse:
     prompt_defaults_install(user=request.user, project=project)
     messages.success(request, "Installed the built-in default prompt for every role that "
                               "had none.")
-    return redirect("prompts:prompt_list", pk=project.pk)
+    return redirect("prompts:prompt-list", pk=project.pk)
 
 
 @login_required
@@ -195,10 +195,10 @@ def prompt_new(request: HttpRequest, pk: int) -> HttpResponse:
                 prompt = teacher_prompt_create(user=request.user, project=project,
                                                **form.cleaned_data)
             except ValidationError as exc:
-                add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, f"Created prompt {prompt.name!r} (version 1).")
-                return redirect("prompts:prompt_detail", pk=project.pk, prompt_pk=prompt.pk)
+                return redirect("prompts:prompt-detail", pk=project.pk, prompt_pk=prompt.pk)
         status = 400
     else:
         role = request.GET.get("role") if request.GET.get("role") in ROLES else ROLES[0]
@@ -249,10 +249,10 @@ def prompt_detail(request: HttpRequest, pk: int, prompt_pk: int) -> HttpResponse
             version = prompt_version_create(user=request.user, prompt=prompt,
                                             **form.cleaned_data)
         except ValidationError as exc:
-            add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Saved version {version.version}.")
-            return redirect("prompts:prompt_detail", pk=project.pk, prompt_pk=prompt.pk)
+            return redirect("prompts:prompt-detail", pk=project.pk, prompt_pk=prompt.pk)
     return _prompt_page(request, project, prompt, form=form, status=400)
 
 

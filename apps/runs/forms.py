@@ -6,7 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from apps.core.widgets import FastSelect, freeze_choices
+from apps.common.forms import add_service_errors
+from apps.common.widgets import FastSelect, freeze_choices
 from apps.curricula.models import Curriculum
 from apps.prompts.models import TeacherConfig
 from apps.runs.models import StudentSpec
@@ -95,15 +96,10 @@ class RunLaunchForm(forms.Form):
 
     def add_service_errors(self, exc: ValidationError) -> None:
         """Show a service's (or RunSpec's) error on the field it names."""
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc.messages)
-            return
-        for key, messages in exc.message_dict.items():
-            field = key if key in self.fields else _field_for_key(key)
-            if field:
-                self.add_error(field, messages)
-            else:
-                self.add_error(None, [f"{key}: {m}" for m in messages])
+        add_service_errors(
+            self, exc, name_unplaced=True,
+            field_for=lambda key: key if key in self.fields else _field_for_key(key),
+        )
 
 
 def _field_for_key(key: str) -> str | None:

@@ -1,37 +1,43 @@
-"""Worker-side writes: what the GPU task and the beat sweep record (no role check).
+"""What workers report about a run, written to the database: one module for recording.
 
-People's actions on runs (launch, pause, cancel, resume, retry, delete) are in
-``apps.runs.services``; this module records what workers report: rounds with their
-Missing-Skill-Profile and level stats, log and progress events, heartbeats and stop
-requests, the hand-back of a finished execution, and the sweep of stale runs.
+A GPU worker's ``RunRecorder`` implements the engine's hooks: it stores progress events
+(throttled), each finished round (one transaction, idempotent, only while this worker holds
+the run) with its Missing-Skill-Profile, level stats and synthesized items, and keeps a
+heartbeat thread that also reads pause/cancel requests, so ``should_stop`` answers at every
+step without a query. The worker hands the run on with :func:`run_worker_release`.
+
+No role checks here: workers call these. People's actions on runs (launch, pause, cancel,
+resume, retry, delete) are in ``apps.runs.services``; the beat's sweep of stale runs is in
+``apps.runs.sweep``.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import logging
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Max, Q
-from django.db.models.functions import Coalesce
+from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
+from apps.common.db import DB_ERRORS, db_retry, first_line
 from apps.projects.models import Example, Skill
+from apps.runs.artifacts import artifact_relpath
 from apps.runs.dispatch import enqueue_run_on_commit
 from apps.runs.models import LevelStat, Round, Run, RunEvent, RunStatus, SkillStat
-from apps.runs.states import run_release, transition
-from workers.engine.profile import LevelStat as EngineLevelStat
-from workers.engine.profile import SkillStat as EngineSkillStat
+from apps.runs.states import run_heartbeat, run_release, transition
+from workers.engine.api import LevelStat as EngineLevelStat
+from workers.engine.api import ProgressEvent, RoundRecord, RunHooks
+from workers.engine.api import SkillStat as EngineSkillStat
 
+log = logging.getLogger(__name__)
 
-def run_mark_enqueued(*, run: Run) -> None:
-    """A queued run's ``heartbeat_at`` is when its task message was last sent: the sweep
-    sends it again when a broker lost it (see :func:`run_sweep_stale`)."""
-    Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(heartbeat_at=timezone.now())
+LOST = "lost"  # stop reason when the worker no longer holds the run
 
 
 @transaction.atomic
@@ -107,9 +113,6 @@ def run_fail(*, run: Run, error: str) -> Run:
     """Record a failure: the run goes to failed and the error is kept in an event too."""
     run_event_log(run=run, kind=RunEvent.Kind.ERROR, message=error)
     return transition(run, RunStatus.FAILED, error=error)
-
-
-# --- Worker-side lifecycle: the GPU task and the beat sweep (no role check). ------------
 
 
 class RunOwnershipLost(Exception):
@@ -234,8 +237,6 @@ def _store_synthesized(run: Run, rnd: Round, items: Sequence[Mapping[str, Any]])
 def run_heartbeat_stop_request(*, run_id: int, worker: str) -> str | None:
     """Refresh the heartbeat of a run held by ``worker`` and return its stop request
     ("" when none); None when the worker no longer holds the run."""
-    from apps.runs.states import run_heartbeat
-
     if not run_heartbeat(run_id, worker):
         return None
     return Run.objects.filter(pk=run_id).values_list("stop_request", flat=True).first() or ""
@@ -261,73 +262,85 @@ def run_worker_release(
     return True
 
 
-@dataclasses.dataclass
-class SweepResult:
-    # stale running runs sent again; stale runs that had a stop request (paused or
-    # cancelled); queued runs whose message was sent again
-    requeued: list[int] = dataclasses.field(default_factory=list)
-    stopped: list[int] = dataclasses.field(default_factory=list)
-    resent: list[int] = dataclasses.field(default_factory=list)
+class RunRecorder(RunHooks):
+    """The engine's hooks for one execution of a run by ``worker``; a context manager."""
 
+    def __init__(self, *, run: Run, worker: str, heartbeat_s: float = 2.0,
+                 progress_interval_s: float = 2.0):
+        self.run = run
+        self.worker = worker
+        self.heartbeat_s = heartbeat_s
+        self.progress_interval_s = progress_interval_s
+        self.reason: str | None = None  # pause, cancel or lost once the run must stop
+        self.first_train_step_at: float | None = None  # time.time(), for benchmarks
+        self._last_progress = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True,
+                                        name=f"run-{run.pk}-heartbeat")
 
-def _setting_seconds(name: str, default: float) -> timedelta:
-    return timedelta(seconds=float(getattr(settings, name, default)))
+    # -- lifetime ----------------------------------------------------------------------
+    def __enter__(self) -> RunRecorder:
+        self._thread.start()
+        return self
 
+    def __exit__(self, *exc_info) -> None:
+        self._done.set()
+        self._thread.join(timeout=10 * self.heartbeat_s)
 
-def run_sweep_stale(
-    *, stale_after: timedelta | None = None, resend_after: timedelta | None = None,
-    now: datetime | None = None,
-) -> SweepResult:
-    """The periodic safety net (beat, every few seconds):
+    def _watch(self) -> None:
+        """Heartbeat and read stop requests every ``heartbeat_s`` until closed.
 
-    - a running run whose worker sent no heartbeat for ``stale_after`` (killed, machine
-      lost, network cut) goes back to queued and is sent again; it resumes after its last
-      stored round on the next free GPU worker. A stale run that was asked to pause or
-      cancel is paused or cancelled instead.
-    - a queued run whose task message was sent more than ``resend_after`` ago and never
-      claimed (a broker restarted without persistence loses messages) is sent again; a
-      duplicate message is harmless, the claim lets only one through.
-    """
-    now = now or timezone.now()
-    stale_after = stale_after or _setting_seconds("STUDIO_RUN_STALE_AFTER_S", 90)
-    resend_after = resend_after or _setting_seconds("STUDIO_RUN_RESEND_AFTER_S", 900)
-    result = SweepResult()
-    stale_ids = list(Run.objects.filter(
-        status=RunStatus.RUNNING, heartbeat_at__lt=now - stale_after
-    ).values_list("pk", flat=True))
-    for run_id in stale_ids:
-        with transaction.atomic():
-            run = Run.objects.select_for_update(skip_locked=True).filter(
-                pk=run_id, status=RunStatus.RUNNING, heartbeat_at__lt=now - stale_after
-            ).first()
-            if run is None:
-                continue  # it sent a heartbeat meanwhile, or another sweep has it
-            age = (now - run.heartbeat_at).total_seconds()
-            last = f"no heartbeat from worker {run.worker or '?'} for {age:.0f} s"
-            if run.stop_request == Run.StopRequest.CANCEL:
-                transition(run, RunStatus.CANCELLED)
-                run_event_log(run=run, message=f"{last}; cancelled as asked")
-                result.stopped.append(run_id)
-            elif run.stop_request == Run.StopRequest.PAUSE:
-                transition(run, RunStatus.PAUSED)
-                run_event_log(run=run, message=f"{last}; paused as asked")
-                result.stopped.append(run_id)
-            else:
-                transition(run, RunStatus.QUEUED)
-                run_mark_enqueued(run=run)
-                run_event_log(run=run, message=(
-                    f"{last}; requeued, it resumes after round {run_resume_round(run=run)}"
-                ))
-                enqueue_run_on_commit(run_id)
-                result.requeued.append(run_id)
-    lost = Run.objects.filter(status=RunStatus.QUEUED).annotate(
-        sent=Coalesce("heartbeat_at", "created_at")
-    ).filter(Q(sent__lt=now - resend_after)).values_list("pk", flat=True)
-    for run_id in list(lost):
-        with transaction.atomic():
-            if Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-                heartbeat_at=timezone.now()
-            ):
-                enqueue_run_on_commit(run_id)
-                result.resent.append(run_id)
-    return result
+        A database error is logged and tried again at the next beat: the sweep only gives
+        the run away after minutes of silence.
+        """
+        try:
+            while not self._done.wait(self.heartbeat_s):
+                try:
+                    request = run_heartbeat_stop_request(run_id=self.run.pk, worker=self.worker)
+                except DB_ERRORS as exc:
+                    log.warning("run %s: heartbeat failed (%s); trying again", self.run.pk,
+                                first_line(exc))
+                    connection.close()
+                    continue
+                if request is None:
+                    self._stop(LOST)
+                elif request:
+                    self._stop(request)
+        finally:
+            connection.close()
+
+    def _stop(self, reason: str) -> None:
+        if self.reason is None:
+            log.info("run %s: stopping (%s)", self.run.pk, reason)
+            self.reason = reason
+
+    # -- engine hooks ------------------------------------------------------------------
+    def should_stop(self) -> bool:
+        return self.reason is not None
+
+    def on_progress(self, event: ProgressEvent) -> None:
+        now = time.monotonic()
+        if event.phase == "train" and event.step:
+            if self.first_train_step_at is None:
+                self.first_train_step_at = time.time()
+            elif (now - self._last_progress < self.progress_interval_s
+                  and event.step != event.total_steps):
+                return
+        self._last_progress = now
+        message = event.phase if not event.message else f"{event.phase}: {event.message}"
+        db_retry(lambda: run_event_log(
+            run=self.run.pk, kind=RunEvent.Kind.PROGRESS, message=message, round=event.round,
+            step=event.step, total_steps=event.total_steps, loss=event.loss,
+            tokens_per_s=event.tokens_per_s, eta_s=event.eta_s,
+        ), what=f"run {self.run.pk} progress event")
+
+    def on_round(self, record: RoundRecord) -> None:
+        data = record.to_dict()
+        path = artifact_relpath(record.checkpoint_dir) if record.checkpoint_dir else ""
+        try:
+            db_retry(lambda: run_record_round(run=self.run, record=data, worker=self.worker,
+                                              checkpoint_path=path),
+                     what=f"run {self.run.pk} round {record.round}")
+        except RunOwnershipLost:
+            self._stop(LOST)
+            raise

@@ -1,22 +1,21 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.db.models import F, FloatField, OuterRef, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.shortcuts import get_object_or_404
 
-from apps.projects.models import Project
+from apps.projects.models import Example, Project
+from apps.projects.selectors import example_item
 from apps.runs.models import (
     LevelStat,
     Round,
     Run,
     RunEvent,
-    RunStatus,
     SkillStat,
     StudentSpec,
 )
+from workers.engine.api import Item, RunSpec
 
 
 def run_list_for_user(*, user, project: Project | None = None) -> QuerySet[Run]:
@@ -37,30 +36,6 @@ def student_list_for_project(*, project: Project) -> QuerySet[StudentSpec]:
     return StudentSpec.objects.filter(project=project).order_by("name")
 
 
-def student_get_for_user(*, user, pk: int) -> StudentSpec:
-    return get_object_or_404(
-        StudentSpec.objects.filter(project__team__memberships__user=user), pk=pk
-    )
-
-
-def round_list_for_run(*, run: Run) -> QuerySet[Round]:
-    return Round.objects.filter(run=run).order_by("index")
-
-
-def skill_stats_for_run(*, run: Run) -> QuerySet[SkillStat]:
-    return (
-        SkillStat.objects.filter(run=run)
-        .select_related("round", "skill")
-        .order_by("round__index", "skill__name")
-    )
-
-
-def level_stats_for_run(*, run: Run) -> QuerySet[LevelStat]:
-    return LevelStat.objects.filter(run=run).select_related("round").order_by(
-        "round__index", "level"
-    )
-
-
 def run_events_tail(
     *, run: Run, after_id: int | None = None, kind: str | None = None, limit: int = 200
 ) -> list[RunEvent]:
@@ -75,12 +50,6 @@ def run_events_tail(
 
 def run_progress_latest(*, run: Run) -> RunEvent | None:
     return RunEvent.objects.filter(run=run, kind=RunEvent.Kind.PROGRESS).order_by("-id").first()
-
-
-def run_list_stale(*, heartbeat_before: datetime) -> QuerySet[Run]:
-    """Running runs whose worker has not sent a heartbeat since ``heartbeat_before``
-    (the beat sweep requeues them; they resume from their last finished round)."""
-    return Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=heartbeat_before)
 
 
 # --- The run pages: every read is one query whatever the size of the run. ---------------
@@ -175,3 +144,63 @@ def level_rows_for_run(*, run: Run) -> list[dict]:
         .values("round_id", "level", "sampling_probability", "success_rate",
                 "strategy_score", "samples", "evaluated", round_index=F("round__index"))
     )
+
+
+# --- What a GPU worker reads for the run it holds (no role check: workers only). --------
+
+
+def run_for_worker(*, run_id: int) -> Run:
+    return Run.objects.select_related("teacher_config").get(pk=run_id)
+
+
+def run_spec_for_worker(*, run: Run) -> RunSpec:
+    """The run's frozen spec, with the teacher's API key read from its config row (the
+    stored spec never holds it)."""
+    data = dict(run.spec)
+    data["teacher"] = {**data.get("teacher", {}), "api_key": run.teacher_config.api_key}
+    return RunSpec.from_dict(data)
+
+
+def run_items(*, run: Run) -> tuple[list[Item] | None, list[Item] | None]:
+    """(pool, eval items) from the project's examples; None where the project has none
+    (the engine then draws from the task family's sampler).
+
+    The pool is the approved train split as it was when the run was launched, without the
+    run's own synthesized items (the engine carries those in its checkpoints), so a resumed
+    run draws from the same pool as an uninterrupted one.
+    """
+    def items(qs) -> list[Item] | None:
+        return [example_item(e) for e in qs.order_by("pk").prefetch_related("skills")] or None
+
+    approved = Example.objects.filter(
+        project_id=run.project_id, review_status=Example.ReviewStatus.APPROVED,
+        created_at__lte=run.created_at,
+    ).exclude(round__run=run)
+    pool = items(approved.filter(split=Example.Split.TRAIN))
+    eval_items = items(approved.filter(split__in=[Example.Split.EVAL, Example.Split.HELD_OUT]))
+    return pool, eval_items
+
+
+def run_exists(*, run_id: int) -> bool:
+    return Run.objects.filter(pk=run_id).exists()
+
+
+RESULT_TIMINGS = ("seconds", "train_seconds", "tokens_per_s")
+
+
+def run_result_rows(*, run: Run) -> list[dict]:
+    """Every stored round with its profile and level rows, minus timings and paths: what
+    two runs with the same spec and seed must have equal (resume and fault checks)."""
+    out = []
+    for rnd in Round.objects.filter(run=run).order_by("index"):
+        metrics = {k: v for k, v in rnd.metrics.items() if k not in RESULT_TIMINGS}
+        out.append({
+            "index": rnd.index, "metrics": metrics, "plan": rnd.plan,
+            "curriculum_state": rnd.curriculum_state,
+            "profile": list(SkillStat.objects.filter(round=rnd).order_by("skill__name").values(
+                "skill__name", "evaluated", "failed", "miss_rate", "miss_share", "accuracy")),
+            "levels": list(LevelStat.objects.filter(round=rnd).order_by("level").values(
+                "level", "sampling_probability", "success_rate", "strategy_score", "samples",
+                "evaluated")),
+        })
+    return out

@@ -15,14 +15,15 @@ from apps.prompts.models import TeacherConfig, TeacherPromptVersion
 from apps.prompts.selectors import prompt_versions_current
 from apps.runs.dispatch import enqueue_artifacts_delete_on_commit, enqueue_run_on_commit
 from apps.runs.models import Run, RunStatus, StudentSpec
-from apps.runs.recording import run_event_log, run_mark_enqueued
+from apps.runs.recording import run_event_log
 from apps.runs.states import (
     TransitionError,
+    control_allowed,
     run_requeue_failed,
     transition,
 )
-from workers.engine.errors import SpecError
-from workers.engine.spec import RunSpec
+from apps.runs.sweep import run_mark_enqueued
+from workers.engine.api import RunSpec, SpecError
 
 
 @transaction.atomic
@@ -143,8 +144,7 @@ def run_create(
 def run_pause(*, user, run: Run) -> Run:
     """Ask a running run to pause after its current round (the worker pauses it)."""
     require_role(user, run.project.team, Role.EDITOR)
-    if run.status != RunStatus.RUNNING:
-        raise ValidationError({"status": f"only a running run can be paused (it is {run.status})"})
+    _require_control("pause", run.status, "only a running run can be paused (it is {status})")
     # A cancel already asked for wins over a later pause.
     Run.objects.filter(pk=run.pk).exclude(stop_request=Run.StopRequest.CANCEL).update(
         stop_request=Run.StopRequest.PAUSE
@@ -158,10 +158,8 @@ def run_cancel(*, user, run: Run) -> Run:
     """Cancel now when queued or paused; a running run is asked to stop (the worker
     cancels it at its next step)."""
     require_role(user, run.project.team, Role.EDITOR)
-    if run.status not in CANCELLABLE:
-        raise ValidationError({"status": (
-            f"only a queued, running or paused run can be cancelled (it is {run.status})"
-        )})
+    _require_control("cancel", run.status,
+                     "only a queued, running or paused run can be cancelled (it is {status})")
     if run.status == RunStatus.RUNNING:
         Run.objects.filter(pk=run.pk).update(stop_request=Run.StopRequest.CANCEL)
         run.refresh_from_db()
@@ -173,8 +171,7 @@ def run_cancel(*, user, run: Run) -> Run:
 def run_resume(*, user, run: Run, enqueue: bool = True) -> Run:
     """paused -> queued; the run continues from its last finished round."""
     require_role(user, run.project.team, Role.EDITOR)
-    if run.status != RunStatus.PAUSED:
-        raise ValidationError({"status": f"only a paused run can be resumed (it is {run.status})"})
+    _require_control("resume", run.status, "only a paused run can be resumed (it is {status})")
     _transition_or_refuse(run, RunStatus.QUEUED)
     run_mark_enqueued(run=run)
     if enqueue:
@@ -182,11 +179,11 @@ def run_resume(*, user, run: Run, enqueue: bool = True) -> Run:
     return run
 
 
-CANCELLABLE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED)
-DELETABLE = (
-    RunStatus.QUEUED, RunStatus.PAUSED, RunStatus.SUCCEEDED, RunStatus.FAILED,
-    RunStatus.CANCELLED,
-)
+def _require_control(action: str, status: str, refusal: str) -> None:
+    """Refuse ``action`` unless ``CONTROLS`` allows it in ``status``; ``refusal`` is the
+    message, ``{status}`` in it the run's status."""
+    if not control_allowed(action, status):
+        raise ValidationError({"status": refusal.format(status=status)})
 
 
 def _transition_or_refuse(run: Run, to: str) -> Run:
@@ -222,8 +219,7 @@ def run_launch(
 def run_retry(*, user, run: Run, enqueue: bool = True) -> Run:
     """failed -> queued: run again from its last finished round (its rounds are kept)."""
     require_role(user, run.project.team, Role.EDITOR)
-    if run.status != RunStatus.FAILED:
-        raise ValidationError({"status": f"only a failed run can be retried (it is {run.status})"})
+    _require_control("retry", run.status, "only a failed run can be retried (it is {status})")
     previous = run.error
     try:
         run_requeue_failed(run)
@@ -249,11 +245,9 @@ def run_delete(*, user, run: Run) -> None:
     locked = Run.objects.select_for_update().filter(pk=run.pk).first()
     if locked is None:
         raise ValidationError({"run": f"run {run.pk} no longer exists"})
-    if locked.status not in DELETABLE:
-        raise ValidationError({"status": (
-            f"a {locked.status} run cannot be deleted; cancel it first and wait until it "
-            "has stopped"
-        )})
+    _require_control("delete", locked.status, (
+        "a {status} run cannot be deleted; cancel it first and wait until it has stopped"
+    ))
     run_id = locked.pk
     locked.delete()
     enqueue_artifacts_delete_on_commit(run_id)

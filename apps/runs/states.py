@@ -25,6 +25,37 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 TERMINAL = frozenset(s for s, targets in ALLOWED.items() if not targets)
 
+# The controls a person has over a run -> the states it may be used in. The one table: the
+# services refuse a control in any other state, and the run page shows the buttons of
+# ``run_controls`` (in this order).
+CONTROLS: dict[str, frozenset[str]] = {
+    "pause": frozenset({S.RUNNING}),
+    "resume": frozenset({S.PAUSED}),
+    "cancel": frozenset({S.QUEUED, S.RUNNING, S.PAUSED}),
+    "retry": frozenset({S.FAILED}),
+    # Not while running: the worker may be writing a checkpoint (cancel it first).
+    "delete": frozenset({S.QUEUED, S.PAUSED, S.SUCCEEDED, S.FAILED, S.CANCELLED}),
+}
+# A stop already asked of a running run's worker hides the buttons it makes pointless:
+# asking again, or a pause after a cancel (the cancel wins).
+HIDDEN_WHILE_STOPPING: dict[str, frozenset[str]] = {
+    Run.StopRequest.PAUSE: frozenset({"pause"}),
+    Run.StopRequest.CANCEL: frozenset({"pause", "cancel"}),
+}
+
+
+def control_allowed(action: str, status: str) -> bool:
+    """Whether control ``action`` may be used on a run in ``status`` (unknown: False)."""
+    return status in CONTROLS.get(action, frozenset())
+
+
+def run_controls(status: str, stop_request: str = "") -> list[str]:
+    """The controls to offer for a run in ``status`` with ``stop_request`` pending."""
+    hidden = HIDDEN_WHILE_STOPPING.get(stop_request, frozenset()) if status == S.RUNNING \
+        else frozenset()
+    return [action for action, states in CONTROLS.items()
+            if status in states and action not in hidden]
+
 
 class TransitionError(Exception):
     """A refused status change; the message lists the allowed targets."""

@@ -37,10 +37,12 @@ from apps.runs.selectors import (
     skill_table_sort_clean,
 )
 from apps.runs.services import run_cancel, run_delete, run_pause, run_resume, run_retry
+from apps.runs.states import CONTROLS, run_controls
 
 LOG_TAIL = 50
 RUNS_PER_PAGE = 100
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED)
+# The services of the controls in ``CONTROLS`` (delete answers differently: see run_action).
 ACTIONS = {"cancel": run_cancel, "pause": run_pause, "resume": run_resume, "retry": run_retry}
 
 
@@ -65,7 +67,7 @@ def run_list(request: HttpRequest, pk: int) -> HttpResponse:
         "any_active": any(r["status"] in ACTIVE for r in runs),
         "can_edit": has_role(request.user, project.team, Role.EDITOR),
     }
-    template = "runs/list.html#table" if request.htmx else "runs/list.html"
+    template = "runs/run_list.html#table" if request.htmx else "runs/run_list.html"
     return render(request, template, context)
 
 
@@ -93,7 +95,7 @@ def run_new(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            return redirect("run_detail", pk=run.pk)
+            return redirect("runs:run-detail", pk=run.pk)
     context = {
         "project": project,
         "form": form,
@@ -101,28 +103,12 @@ def run_new(request: HttpRequest, pk: int) -> HttpResponse:
                                   key=lambda v: v.prompt.role),
         "can_edit": has_role(request.user, project.team, Role.EDITOR),
     }
-    return render(request, "runs/new.html", context, status=400 if form.errors else 200)
+    return render(request, "runs/run_new.html", context, status=400 if form.errors else 200)
 
 
 def _controls(run: Run, can_edit: bool) -> list[str]:
-    """The actions a person may take on the run now (none for viewers)."""
-    if not can_edit:
-        return []
-    actions = []
-    stopping = bool(run.stop_request)
-    if run.status == RunStatus.RUNNING and not stopping:
-        actions.append("pause")
-    if run.status == RunStatus.PAUSED:
-        actions.append("resume")
-    if run.status in (RunStatus.QUEUED, RunStatus.PAUSED) or (
-        run.status == RunStatus.RUNNING and run.stop_request != Run.StopRequest.CANCEL
-    ):
-        actions.append("cancel")
-    if run.status == RunStatus.FAILED:
-        actions.append("retry")
-    if run.status != RunStatus.RUNNING:
-        actions.append("delete")
-    return actions
+    """The controls a person may use on the run now (none for viewers)."""
+    return run_controls(run.status, run.stop_request) if can_edit else []
 
 
 SKILL_COLUMNS = (
@@ -205,7 +191,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = run_get_for_user(user=request.user, pk=pk)
     context = _live_context(request, run)
     context["project"] = run.project
-    return render(request, "runs/detail.html", context)
+    return render(request, "runs/run_detail.html", context)
 
 
 @login_required
@@ -216,26 +202,26 @@ def run_live(request: HttpRequest, pk: int) -> HttpResponse:
     run = run_get_for_user(user=request.user, pk=pk)
     context = _live_context(request, run)
     context["oob"] = True  # the progress card above the charts is swapped out of band
-    return render(request, "runs/detail.html#live", context)
+    return render(request, "runs/run_detail.html#live", context)
 
 
 @login_required
 @require_POST
 def run_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     run = run_get_for_user(user=request.user, pk=pk)
+    if action not in CONTROLS:
+        raise Http404(f"unknown run action {action!r}")
     if action == "delete":
         project_pk = run.project_id
         try:
             run_delete(user=request.user, run=run)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
-            return redirect("run_detail", pk=run.pk)
+            return redirect("runs:run-detail", pk=run.pk)
         messages.success(request, f"Run {run.name!r} deleted.")
-        return redirect("run_list", pk=project_pk)
-    if action not in ACTIONS:
-        raise Http404(f"unknown run action {action!r}")
+        return redirect("runs:run-list", pk=project_pk)
     try:
         ACTIONS[action](user=request.user, run=run)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return redirect("run_detail", pk=run.pk)
+    return redirect("runs:run-detail", pk=run.pk)

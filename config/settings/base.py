@@ -8,6 +8,7 @@ PostgreSQL and ``CELERY_BROKER_URL`` to Redis.
 from pathlib import Path
 
 from config.env import broker_url, database_config, env_bool, env_int, env_list, env_str
+from workers.queues import ROUTES, Queue, TaskName
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(env_str("STUDIO_DATA_DIR", str(BASE_DIR / "data"))).resolve()
@@ -73,9 +74,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "core:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -98,12 +99,14 @@ STUDIO_ARTIFACTS_DIR = Path(env_str("STUDIO_ARTIFACTS_DIR", str(DATA_DIR / "arti
 CELERY_BROKER_URL = broker_url("CELERY_BROKER_URL", "filesystem://")
 _BROKER_DIR = DATA_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _sub in ("in", "processed"):
+    for _sub in ("in", "processed", "control"):
         (_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "in"),
         "data_folder_out": str(_BROKER_DIR / "in"),
         "processed_folder": str(_BROKER_DIR / "processed"),
+        # exchange tables; unset, kombu writes them to ./control in the working directory
+        "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
     }
 else:
@@ -122,16 +125,17 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "default"
-# Task modules: run lifecycle (gpu queue + sweeps) and teacher jobs (default queue).
-CELERY_IMPORTS = ["workers.run_tasks", "workers.teacher_tasks"]
-CELERY_TASK_ROUTES = {"workers.run_tasks.run_execute": {"queue": "gpu"}}
+CELERY_TASK_DEFAULT_QUEUE = str(Queue.DEFAULT)
+# Task modules: runs (gpu queue + sweeps) and teacher jobs (default queue); each task's
+# queue is in workers/queues.py.
+CELERY_IMPORTS = ["workers.tasks.runs", "workers.tasks.teachers"]
+CELERY_TASK_ROUTES = ROUTES
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A broker that goes away (Redis restarted) does not stop the run in progress: the worker
 # reconnects, the task goes on and its results are in the database, not in the broker.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 
-# Run lifecycle (workers/run_tasks.py). A GPU worker beats every STUDIO_RUN_HEARTBEAT_S and
+# Run lifecycle (workers/tasks/runs.py). A GPU worker beats every STUDIO_RUN_HEARTBEAT_S and
 # reads pause/cancel requests at the same time; the sweep (beat, every
 # STUDIO_SWEEP_INTERVAL_S) requeues a running run silent for STUDIO_RUN_STALE_AFTER_S and
 # sends again a queued run whose message was sent STUDIO_RUN_RESEND_AFTER_S ago.
@@ -144,16 +148,17 @@ STUDIO_SWEEP_INTERVAL_S = env_int("STUDIO_SWEEP_INTERVAL_S", 30)
 # (retry continues from its last finished round), the hard limit 5 minutes later kills it.
 STUDIO_RUN_TIME_LIMIT_S = env_int("STUDIO_RUN_TIME_LIMIT_S", 3 * 24 * 3600)
 CELERY_TASK_ANNOTATIONS = {
-    "workers.run_tasks.run_execute": {
+    str(TaskName.RUN_EXECUTE): {
         "soft_time_limit": STUDIO_RUN_TIME_LIMIT_S,
         "time_limit": STUDIO_RUN_TIME_LIMIT_S + 300,
     },
 }
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-runs": {
-        "task": "workers.run_tasks.run_sweep",
+        "task": str(TaskName.RUN_SWEEP),
         "schedule": float(STUDIO_SWEEP_INTERVAL_S),
-        "options": {"queue": "default", "expires": float(STUDIO_SWEEP_INTERVAL_S)},
+        "options": {"queue": ROUTES[TaskName.RUN_SWEEP]["queue"],
+                    "expires": float(STUDIO_SWEEP_INTERVAL_S)},
     },
 }
 CELERY_TIMEZONE = TIME_ZONE

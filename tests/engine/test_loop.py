@@ -7,7 +7,8 @@ from tests.engine.student_helpers import tiny_run_spec
 from workers.engine import checkpoint as ckpt
 from workers.engine.curriculum.base import DataPlan, PlanEntry
 from workers.engine.errors import RunCancelled, SkillError, SpecError
-from workers.engine.loop import CHECKPOINTS, RoundRecord, RunHooks, _Run, run_loop
+from workers.engine.loop import CHECKPOINTS, _Run, run_loop
+from workers.engine.records import RoundRecord, RunHooks
 from workers.engine.student import Student
 
 TIMING = ("seconds", "train_seconds", "tokens_per_s")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from apps.runs.models import LevelStat, Round, Run, RunEvent, RunStatus, SkillStat
+from apps.runs.models import Round, Run, RunEvent, RunStatus
+from apps.runs.selectors import run_result_rows
 from tests.factories import (
     CurriculumFactory,
     MembershipFactory,
@@ -14,7 +15,6 @@ from tests.factories import (
     UserFactory,
 )
 
-TIMING = ("seconds", "train_seconds", "tokens_per_s")
 FINAL = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.PAUSED)
 
 
@@ -65,19 +65,7 @@ def starts(run: Run) -> list[str]:
 
 def rows(run: Run) -> list[dict]:
     """Every stored round with its profile and level rows, minus timings and paths."""
-    out = []
-    for rnd in Round.objects.filter(run=run).order_by("index"):
-        metrics = {k: v for k, v in rnd.metrics.items() if k not in TIMING}
-        out.append({
-            "index": rnd.index, "metrics": metrics, "plan": rnd.plan,
-            "curriculum_state": rnd.curriculum_state,
-            "profile": list(SkillStat.objects.filter(round=rnd).order_by("skill__name").values(
-                "skill__name", "evaluated", "failed", "miss_rate", "miss_share", "accuracy")),
-            "levels": list(LevelStat.objects.filter(round=rnd).order_by("level").values(
-                "level", "sampling_probability", "success_rate", "strategy_score", "samples",
-                "evaluated")),
-        })
-    return out
+    return run_result_rows(run=run)
 
 
 def describe(run: Run) -> str:

@@ -10,8 +10,8 @@ from django.db import connection
 
 from apps.runs.artifacts import run_artifacts_dir
 from apps.runs.models import Round, Run, RunStatus
-from apps.runs.recording import run_sweep_stale
 from apps.runs.services import run_create
+from apps.runs.sweep import run_sweep_stale
 from tests.workers.conftest import Cluster, wait_for, with_redis_port
 from tests.workers.helpers import (
     describe,
@@ -22,6 +22,7 @@ from tests.workers.helpers import (
     status,
     train_progress,
 )
+from workers.queues import Queue, TaskName
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 DONE = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
@@ -123,7 +124,7 @@ def _send(url: str, run_id: int) -> None:
     from config.celery import app
 
     with Connection(url) as conn:
-        app.send_task("workers.run_tasks.run_execute", args=[run_id], queue="gpu",
+        app.send_task(TaskName.RUN_EXECUTE, args=[run_id], queue=Queue.GPU,
                       connection=conn)
 
 

@@ -12,12 +12,13 @@ from apps.runs.recording import (
     RunOwnershipLost,
     run_record_round,
     run_skills_ensure,
-    run_sweep_stale,
     run_worker_release,
 )
 from apps.runs.services import run_cancel, run_delete, run_pause, run_resume, run_retry
 from apps.runs.states import run_claim
+from apps.runs.sweep import run_sweep_stale
 from tests.factories import MembershipFactory, RoundFactory, RunFactory, UserFactory
+from workers.queues import TaskName
 
 S = RunStatus
 SKILLS = [{"name": "add", "description": "adds"}, {"name": "carry", "parent": "add"}]
@@ -192,7 +193,7 @@ def test_delete_removes_the_run_and_sends_artifact_removal(
 @pytest.mark.django_db
 def test_artifacts_task_removes_the_folder_of_a_deleted_run_only(settings, tmp_path):
     from apps.runs.artifacts import run_artifacts_dir
-    from workers.run_tasks import run_artifacts_delete
+    from workers.tasks.runs import run_artifacts_delete
 
     settings.STUDIO_ARTIFACTS_DIR = tmp_path
     run = RunFactory()
@@ -207,11 +208,10 @@ def test_artifacts_task_removes_the_folder_of_a_deleted_run_only(settings, tmp_p
 
 def test_beat_sweeps_on_the_default_queue_and_the_gpu_task_is_routed_to_gpu(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["sweep-stale-runs"]
-    assert entry["task"] == "workers.run_tasks.run_sweep"
+    assert entry["task"] == TaskName.RUN_SWEEP
     assert entry["options"]["queue"] == "default"
-    assert settings.CELERY_TASK_ROUTES["workers.run_tasks.run_execute"] == {"queue": "gpu"}
-    assert dispatch.RUN_TASK_NAME == "workers.run_tasks.run_execute"
-    limits = settings.CELERY_TASK_ANNOTATIONS["workers.run_tasks.run_execute"]
+    assert settings.CELERY_TASK_ROUTES[TaskName.RUN_EXECUTE] == {"queue": "gpu"}
+    limits = settings.CELERY_TASK_ANNOTATIONS[TaskName.RUN_EXECUTE]
     assert limits["time_limit"] > limits["soft_time_limit"] > 0
 
 
@@ -220,7 +220,7 @@ def test_task_module_does_not_import_torch():
     import sys
 
     code = ("import django, os, sys; os.environ['DJANGO_SETTINGS_MODULE']='config.settings.test';"
-            "django.setup(); import workers.run_tasks; print('torch' in sys.modules)")
+            "django.setup(); import workers.tasks.runs; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"

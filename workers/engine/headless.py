@@ -45,7 +45,7 @@ class _Progress:
     def __init__(self, spec: RunSpec, metrics_path: Path, label: str, quiet: bool):
         from tqdm import tqdm
 
-        from workers.engine.loop import RunHooks
+        from workers.engine.records import RunHooks
 
         total = spec.rounds * spec.train.steps_per_round
         bar = tqdm(total=total, desc=label, unit="step", disable=quiet, dynamic_ncols=True)

@@ -15,23 +15,24 @@ def _post_new(client, project, **fields):
     data = {"name": "new one", "strategy": "stat_sel", "description": "",
             "params-k": "3", "params-uniform_floor": "0.2"}
     data.update(fields)
-    return client.post(reverse("curriculum_new", args=[project.pk]), data)
+    return client.post(reverse("curricula:curriculum-new", args=[project.pk]), data)
 
 
 def test_pages_need_login(client, project_a, stat_sel):
-    for url in (reverse("curriculum_list", args=[project_a.pk]),
-                reverse("curriculum_new", args=[project_a.pk]),
-                reverse("curriculum_detail", args=[stat_sel.pk])):
+    for url in (reverse("curricula:curriculum-list", args=[project_a.pk]),
+                reverse("curricula:curriculum-new", args=[project_a.pk]),
+                reverse("curricula:curriculum-detail", args=[stat_sel.pk])):
         response = client.get(url)
-        assert response.status_code == 302 and response.url.startswith(reverse("login"))
+        assert response.status_code == 302 and response.url.startswith(reverse("accounts:login"))
 
 
 def test_viewer_reads_list_and_detail_without_edit_controls(client_for, viewer, stat_sel):
     client = client_for(viewer)
-    html = client.get(reverse("curriculum_list", args=[stat_sel.project_id])).content.decode()
+    html = client.get(
+        reverse("curricula:curriculum-list", args=[stat_sel.project_id])).content.decode()
     assert "targeted" in html and "k=5" in html
-    assert reverse("curriculum_new", args=[stat_sel.project_id]) not in html
-    response = client.get(reverse("curriculum_detail", args=[stat_sel.pk]))
+    assert reverse("curricula:curriculum-new", args=[stat_sel.project_id]) not in html
+    response = client.get(reverse("curricula:curriculum-detail", args=[stat_sel.pk]))
     html = response.content.decode()
     assert response.status_code == 200
     assert "<fieldset disabled>" in html and ">Save</button>" not in html
@@ -41,7 +42,7 @@ def test_viewer_reads_list_and_detail_without_edit_controls(client_for, viewer, 
 def test_viewer_cannot_create_or_change(client_for, viewer, project_a, stat_sel):
     client = client_for(viewer)
     assert _post_new(client, project_a).status_code == 403
-    response = client.post(reverse("curriculum_detail", args=[stat_sel.pk]), {
+    response = client.post(reverse("curricula:curriculum-detail", args=[stat_sel.pk]), {
         "name": "renamed", "strategy": "stat_sel", "params-k": "9",
     })
     assert response.status_code == 403
@@ -52,30 +53,30 @@ def test_viewer_cannot_create_or_change(client_for, viewer, project_a, stat_sel)
 
 def test_stranger_gets_404_everywhere(client_for, stranger, project_a, stat_sel):
     client = client_for(stranger)
-    for url in (reverse("curriculum_list", args=[project_a.pk]),
-                reverse("curriculum_new", args=[project_a.pk]),
-                reverse("curriculum_params", args=[project_a.pk]) + "?strategy=sec",
-                reverse("curriculum_detail", args=[stat_sel.pk])):
+    for url in (reverse("curricula:curriculum-list", args=[project_a.pk]),
+                reverse("curricula:curriculum-new", args=[project_a.pk]),
+                reverse("curricula:curriculum-params", args=[project_a.pk]) + "?strategy=sec",
+                reverse("curricula:curriculum-detail", args=[stat_sel.pk])):
         assert client.get(url).status_code == 404, url
     assert _post_new(client, project_a).status_code == 404
-    response = client.post(reverse("curriculum_detail", args=[stat_sel.pk]),
+    response = client.post(reverse("curricula:curriculum-detail", args=[stat_sel.pk]),
                            {"name": "x", "strategy": "uniform"})
     assert response.status_code == 404
     assert Curriculum.objects.count() == 1
 
 
 def test_new_form_defaults_to_uniform_and_lists_every_strategy(client_for, editor, project_a):
-    response = client_for(editor).get(reverse("curriculum_new", args=[project_a.pk]))
+    response = client_for(editor).get(reverse("curricula:curriculum-new", args=[project_a.pk]))
     html = response.content.decode()
     assert response.status_code == 200
     for name in ("uniform", "easy_to_hard", "stat_sel", "stat_syn", "sec", "dump", "mastery"):
         assert f'<option value="{name}"' in html
-    assert f'hx-get="{reverse("curriculum_params", args=[project_a.pk])}"' in html
+    assert f'hx-get="{reverse("curricula:curriculum-params", args=[project_a.pk])}"' in html
     assert "This strategy has no parameters." in html
 
 
 def test_params_partial_renders_schema_with_defaults_and_help(client_for, viewer, project_a):
-    url = reverse("curriculum_params", args=[project_a.pk])
+    url = reverse("curricula:curriculum-params", args=[project_a.pk])
     html = client_for(viewer).get(url, {"strategy": "sec"}).content.decode()
     assert "<html" not in html and 'id="params"' in html
     assert 'name="params-tau"' in html and 'value="1.0"' in html
@@ -90,7 +91,7 @@ def test_create_with_changed_parameter(client_for, editor, project_a):
     response = _post_new(client_for(editor), project_a)
     curriculum = Curriculum.objects.get(name="new one")
     assert response.status_code == 302
-    assert response.url == reverse("curriculum_detail", args=[curriculum.pk])
+    assert response.url == reverse("curricula:curriculum-detail", args=[curriculum.pk])
     assert curriculum.strategy == "stat_sel"
     assert curriculum.params == {"k": 3, "uniform_floor": 0.2}
 
@@ -128,7 +129,7 @@ def test_duplicate_name_is_shown_on_the_name_field(client_for, editor, project_a
 
 def test_edit_changes_parameters_and_strategy(client_for, owner, stat_sel):
     client = client_for(owner)
-    url = reverse("curriculum_detail", args=[stat_sel.pk])
+    url = reverse("curricula:curriculum-detail", args=[stat_sel.pk])
     response = client.post(url, {"name": "targeted", "strategy": "stat_sel",
                                  "params-k": "8", "params-uniform_floor": "0.1"})
     assert response.status_code == 302
@@ -141,7 +142,7 @@ def test_edit_changes_parameters_and_strategy(client_for, owner, stat_sel):
 
 
 def test_invalid_edit_changes_nothing(client_for, owner, stat_sel):
-    url = reverse("curriculum_detail", args=[stat_sel.pk])
+    url = reverse("curricula:curriculum-detail", args=[stat_sel.pk])
     response = client_for(owner).post(url, {"name": "renamed", "strategy": "stat_sel",
                                             "params-k": "-1"})
     assert response.status_code == 400
@@ -154,4 +155,5 @@ def test_list_query_count_is_bounded(client_for, viewer, project_a, django_asser
     CurriculumFactory.create_batch(30, project=project_a)
     client = client_for(viewer)
     with django_assert_max_num_queries(8):
-        assert client.get(reverse("curriculum_list", args=[project_a.pk])).status_code == 200
+        response = client.get(reverse("curricula:curriculum-list", args=[project_a.pk]))
+        assert response.status_code == 200

@@ -7,7 +7,7 @@ from apps.projects.models import Skill, SkillExtraction, SkillProposal
 from apps.prompts.models import TeacherKind
 from tests.apps.teacher_server import FakeServer, closed_port_url, completion
 from tests.factories import ExampleFactory, SkillFactory, TeacherConfigFactory
-from workers.teacher_tasks import skill_extract
+from workers.tasks.teachers import skill_extract
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def seeded(project_a):
 
 
 def start(client, project, teacher, **extra):
-    return client.post(reverse("projects:skill_extract", args=[project.pk]),
+    return client.post(reverse("projects:skill-extract", args=[project.pk]),
                        {"teacher": teacher.pk, "sample_size": 3, **extra})
 
 
@@ -32,7 +32,7 @@ def test_start_enqueues_after_commit_and_shows_the_polling_page(
         response = start(client, seeded, teacher)
     job = SkillExtraction.objects.get()
     assert len(callbacks) == 1 and sent == [job.pk]
-    assert response.url == reverse("projects:extraction_detail", args=[seeded.pk, job.pk])
+    assert response.url == reverse("projects:extraction-detail", args=[seeded.pk, job.pk])
     html = client.get(response.url).content.decode()
     assert 'hx-trigger="every 2s"' in html and "Queued" in html
     partial = client.get(response.url, HTTP_HX_REQUEST="true").content.decode()
@@ -53,7 +53,7 @@ def test_task_with_the_oracle_stores_proposals_and_skips_known_skills(
     assert skill_extract.run(job.pk) == "skipped: not queued"  # a redelivered message
     assert job.proposals.count() == len(names)
     html = client_for(editor).get(
-        reverse("projects:extraction_detail", args=[seeded.pk, job.pk])).content.decode()
+        reverse("projects:extraction-detail", args=[seeded.pk, job.pk])).content.decode()
     assert "every 2s" not in html and "carry" in html and "Accept" in html
 
 
@@ -82,7 +82,7 @@ def test_task_records_an_unreachable_teacher_as_a_failure(client_for, viewer, se
     assert job.status == "failed" and "connection failed" in job.error
     assert not job.proposals.exists()
     html = client_for(viewer).get(
-        reverse("projects:extraction_detail", args=[seeded.pk, job.pk])).content.decode()
+        reverse("projects:extraction-detail", args=[seeded.pk, job.pk])).content.decode()
     assert "connection failed" in html and "every 2s" not in html
 
 
@@ -99,7 +99,7 @@ def proposals(seeded):
 
 
 def decide(client, project, proposal, what, **headers):
-    return client.post(reverse(f"projects:proposal_{what}", args=[project.pk, proposal.pk]),
+    return client.post(reverse(f"projects:proposal-{what}", args=[project.pk, proposal.pk]),
                        **headers)
 
 
@@ -135,11 +135,11 @@ def test_viewer_and_stranger_cannot_decide_or_start(client_for, viewer, stranger
     assert decide(client_for(viewer), seeded, proposals["carry"], "accept").status_code == 403
     assert start(client_for(viewer), seeded, teacher).status_code == 403
     html = client_for(viewer).get(reverse(
-        "projects:extraction_detail", args=[seeded.pk, proposals["job"].pk])).content.decode()
+        "projects:extraction-detail", args=[seeded.pk, proposals["job"].pk])).content.decode()
     assert "carry" in html and "proposal_accept" not in html and "Accept</button>" not in html
     assert decide(client_for(stranger), seeded, proposals["carry"], "accept").status_code == 404
     assert client_for(stranger).get(reverse(
-        "projects:extraction_detail", args=[seeded.pk, proposals["job"].pk])).status_code == 404
+        "projects:extraction-detail", args=[seeded.pk, proposals["job"].pk])).status_code == 404
     assert SkillProposal.objects.filter(status="pending").count() == 3
     assert SkillExtraction.objects.count() == 1
 

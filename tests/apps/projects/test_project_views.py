@@ -39,7 +39,7 @@ def upload(text, name="items.jsonl"):
 def preview(client, team, text, **extra):
     data = {"team": team.pk, "name": "From file", "answer_mode": "exact", "eval_share": "0.2",
             "file": upload(text), **extra}
-    return client.post(reverse("projects:jsonl_preview"), data)
+    return client.post(reverse("projects:jsonl-preview"), data)
 
 
 # --- list -----------------------------------------------------------------------------------
@@ -48,9 +48,10 @@ def preview(client, team, text, **extra):
 def test_project_list_shows_team_projects_with_counts(request, client_for, who, project_a,
                                                       project_b):
     ExampleFactory.create_batch(3, project=project_a)
-    html = client_for(request.getfixturevalue(who)).get(reverse("projects:list")).content.decode()
+    html = client_for(request.getfixturevalue(who)).get(
+        reverse("projects:project-list")).content.decode()
     assert project_a.name in html and project_b.name not in html
-    assert (reverse("projects:new") in html) == (who != "viewer")
+    assert (reverse("projects:project-new") in html) == (who != "viewer")
 
 
 def test_project_list_query_count_does_not_grow(client_for, owner, team_a,
@@ -60,14 +61,14 @@ def test_project_list_query_count_does_not_grow(client_for, owner, team_a,
         ExampleFactory.create_batch(2, project=project)
     client = client_for(owner)
     with django_assert_max_num_queries(8):
-        response = client.get(reverse("projects:list"))
+        response = client.get(reverse("projects:project-list"))
     assert response.content.decode().count("<tr>") == 16
 
 
 def test_new_project_page(client_for, owner, viewer, team_a):
-    html = client_for(owner).get(reverse("projects:new")).content.decode()
+    html = client_for(owner).get(reverse("projects:project-new")).content.decode()
     assert "From a built-in task family" in html and "From a JSONL file" in html
-    html = client_for(viewer).get(reverse("projects:new")).content.decode()
+    html = client_for(viewer).get(reverse("projects:project-new")).content.decode()
     assert "only in teams where you are an editor" in html
 
 
@@ -76,11 +77,11 @@ def test_new_project_page(client_for, owner, viewer, team_a):
 @pytest.mark.parametrize("who", ["owner", "editor"])
 def test_create_from_arithmetic_seeds_skills_and_examples(request, client_for, who, team_a):
     client = client_for(request.getfixturevalue(who))
-    response = client.post(reverse("projects:new"), {
+    response = client.post(reverse("projects:project-new"), {
         **FAMILY, "team": team_a.pk, "name": "Sums", "task_options": '{"levels": [1, 2]}'})
     project = Project.objects.get(team=team_a, name="Sums")
     assert response.status_code == 302
-    assert response.url == reverse("project_detail", args=[project.pk])
+    assert response.url == reverse("core:project-detail", args=[project.pk])
     assert project.task_options == {"levels": [1, 2]}
     assert Skill.objects.filter(project=project, name="carry", origin="builtin").exists()
     assert Example.objects.filter(project=project, split="train").count() == 30
@@ -96,7 +97,7 @@ def test_create_from_arithmetic_seeds_skills_and_examples(request, client_for, w
 ])
 def test_bad_task_options_are_shown_inline_and_nothing_is_saved(client_for, owner, team_a,
                                                                 options, message):
-    response = client_for(owner).post(reverse("projects:new"), {
+    response = client_for(owner).post(reverse("projects:project-new"), {
         **FAMILY, "team": team_a.pk, "name": "Bad", "task_options": options})
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -111,7 +112,7 @@ def test_reasoning_gym_without_the_package_says_how_to_install(client_for, owner
         pass
     else:
         pytest.skip("reasoning-gym is installed here")
-    response = client_for(owner).post(reverse("projects:new"), {
+    response = client_for(owner).post(reverse("projects:project-new"), {
         **FAMILY, "team": team_a.pk, "name": "Gym", "task_family": "reasoning_gym",
         "task_options": '{"dataset": "basic_arithmetic"}'})
     assert response.status_code == 400
@@ -121,8 +122,8 @@ def test_reasoning_gym_without_the_package_says_how_to_install(client_for, owner
 
 def test_create_refused_to_viewer_and_stranger(client_for, viewer, stranger, team_a):
     data = {**FAMILY, "team": team_a.pk, "name": "Nope"}
-    assert client_for(viewer).post(reverse("projects:new"), data).status_code == 403
-    assert client_for(stranger).post(reverse("projects:new"), data).status_code == 404
+    assert client_for(viewer).post(reverse("projects:project-new"), data).status_code == 403
+    assert client_for(stranger).post(reverse("projects:project-new"), data).status_code == 404
     assert not Project.objects.filter(name="Nope").exists()
 
 
@@ -134,7 +135,7 @@ def test_jsonl_preview_shows_rows_and_saves_nothing(client_for, owner, team_a, d
     html = response.content.decode()
     assert "3 good items, 0 bad lines" in html
     assert "12+9=" in html and "add, carry" in html
-    assert reverse("projects:jsonl_confirm") in html
+    assert reverse("projects:jsonl-confirm") in html
     assert not Project.objects.exists() and not Skill.objects.exists()
     assert len(list((data_dir / "uploads").iterdir())) == 1
 
@@ -153,7 +154,7 @@ def test_jsonl_preview_lists_every_broken_line_and_offers_no_confirm(client_for,
     assert "1 good item, 3 bad lines" in html
     assert "broken JSON" in html and "needs 1 to 5 skills" in html
     assert "level must be a whole number" in html
-    assert reverse("projects:jsonl_confirm") not in html
+    assert reverse("projects:jsonl-confirm") not in html
     assert not Project.objects.exists()
     assert not (data_dir / "uploads").exists()
 
@@ -162,7 +163,7 @@ def test_jsonl_preview_as_htmx_returns_the_partial(client_for, owner, team_a, da
     client = client_for(owner)
     data = {"team": team_a.pk, "name": "F", "answer_mode": "exact", "eval_share": "0.2",
             "file": upload(GOOD)}
-    response = client.post(reverse("projects:jsonl_preview"), data, HTTP_HX_REQUEST="true")
+    response = client.post(reverse("projects:jsonl-preview"), data, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith('<div id="jsonl-preview">') and "<html" not in html
@@ -180,7 +181,7 @@ def test_jsonl_over_the_size_limit_is_refused_inline(client_for, owner, team_a, 
 def test_jsonl_that_is_not_utf8_is_refused_inline(client_for, owner, team_a, data_dir):
     data = {"team": team_a.pk, "name": "F", "answer_mode": "exact", "eval_share": "0.2",
             "file": SimpleUploadedFile("x.jsonl", b"\xff\xfe\x00bad")}
-    response = client_for(owner).post(reverse("projects:jsonl_preview"), data)
+    response = client_for(owner).post(reverse("projects:jsonl-preview"), data)
     assert response.status_code == 400
     assert "not UTF-8 text" in response.content.decode()
 
@@ -189,7 +190,7 @@ def test_jsonl_confirm_creates_project_skills_and_examples(client_for, owner, te
     client = client_for(owner)
     confirm = preview(client, team_a, GOOD).context["confirm"]
     token = confirm.initial["token"]
-    response = client.post(reverse("projects:jsonl_confirm"), {
+    response = client.post(reverse("projects:jsonl-confirm"), {
         "team": team_a.pk, "name": "From file", "description": "", "token": token,
         "answer_mode": "exact", "eval_share": "0", "require_review": "on"})
     project = Project.objects.get(name="From file")
@@ -211,7 +212,7 @@ def test_jsonl_confirm_with_a_taken_name_saves_nothing(client_for, owner, team_a
                                                        data_dir):
     client = client_for(owner)
     token = preview(client, team_a, GOOD).context["confirm"].initial["token"]
-    response = client.post(reverse("projects:jsonl_confirm"), {
+    response = client.post(reverse("projects:jsonl-confirm"), {
         "team": team_a.pk, "name": project_a.name, "token": token, "answer_mode": "exact",
         "eval_share": "0.2"})
     assert response.status_code == 400
@@ -222,7 +223,7 @@ def test_jsonl_confirm_with_a_taken_name_saves_nothing(client_for, owner, team_a
 
 def test_jsonl_confirm_with_a_bad_token_is_refused(client_for, owner, team_a, data_dir):
     for token in ("../../etc/passwd", "0" * 32):
-        response = client_for(owner).post(reverse("projects:jsonl_confirm"), {
+        response = client_for(owner).post(reverse("projects:jsonl-confirm"), {
             "team": team_a.pk, "name": "X", "token": token, "answer_mode": "exact",
             "eval_share": "0.2"})
         assert response.status_code == 400

@@ -2,11 +2,8 @@ import pytest
 from django.http import Http404
 
 from apps.projects.selectors import (
-    example_get_for_user,
-    example_list_for_project,
     project_get_for_user,
     project_list_for_user,
-    skill_get_for_user,
     skill_level_counts,
     skill_tree,
 )
@@ -22,17 +19,6 @@ def test_projects_are_scoped_to_the_users_teams(owner, viewer, stranger, project
         project_get_for_user(user=stranger, pk=project_a.pk)
 
 
-def test_skill_and_example_lookups_404_for_strangers(owner, stranger, project_a):
-    example = ExampleFactory(project=project_a)
-    skill = example.skills.get()
-    assert skill_get_for_user(user=owner, pk=skill.pk) == skill
-    assert example_get_for_user(user=owner, pk=example.pk) == example
-    with pytest.raises(Http404):
-        skill_get_for_user(user=stranger, pk=skill.pk)
-    with pytest.raises(Http404):
-        example_get_for_user(user=stranger, pk=example.pk)
-
-
 def test_skill_map_counts_and_filters(project_a):
     add = SkillFactory(project=project_a, name="add")
     carry = SkillFactory(project=project_a, name="carry", parent=add)
@@ -45,5 +31,3 @@ def test_skill_map_counts_and_filters(project_a):
     counts, levels = skill_level_counts(project=project_a, statuses=("approved", "rejected"))
     assert counts[carry.pk] == {2: 1, 4: 1} and levels == [2, 4]
     assert [(s.name, d) for s, d in skill_tree(project=project_a)] == [("add", 0), ("carry", 1)]
-    assert example_list_for_project(project=project_a, skill=carry).count() == 2
-    assert example_list_for_project(project=project_a, level=4).count() == 1

@@ -44,7 +44,7 @@ def purl(name, prompt, *extra):
 @pytest.mark.parametrize("who", ["owner", "editor", "viewer"])
 def test_prompt_list_by_role(request, client_for, who, seeded, grade):
     response = client_for(request.getfixturevalue(who)).get(
-        reverse("prompts:prompt_list", args=[seeded.pk]))
+        reverse("prompts:prompt-list", args=[seeded.pk]))
     html = response.content.decode()
     assert response.status_code == 200
     assert "grader" in html and "v2" in html and "2 versions" in html
@@ -60,12 +60,12 @@ def test_prompt_list_query_count_is_bounded(client_for, owner, seeded,
         TeacherPromptVersionFactory.create_batch(3, prompt=p)
     client = client_for(owner)
     with django_assert_max_num_queries(8):
-        response = client.get(reverse("prompts:prompt_list", args=[seeded.pk]))
+        response = client.get(reverse("prompts:prompt-list", args=[seeded.pk]))
     assert response.content.decode().count("version") >= 16
 
 
 def test_install_defaults(client_for, editor, viewer, seeded):
-    url = reverse("prompts:prompt_defaults", args=[seeded.pk])
+    url = reverse("prompts:prompt-defaults", args=[seeded.pk])
     assert client_for(viewer).post(url).status_code == 403
     assert client_for(editor).post(url).status_code == 302
     assert TeacherPrompt.objects.filter(project=seeded).count() == 6
@@ -73,45 +73,45 @@ def test_install_defaults(client_for, editor, viewer, seeded):
 
 def test_prompt_pages_are_404_for_a_stranger(client_for, stranger, seeded, grade):
     client = client_for(stranger)
-    assert client.get(reverse("prompts:prompt_list", args=[seeded.pk])).status_code == 404
-    assert client.get(purl("prompt_detail", grade)).status_code == 404
-    assert client.get(purl("prompt_diff", grade) + "?a=1&b=2").status_code == 404
-    assert client.post(purl("prompt_detail", grade), {"template": "x"}).status_code == 404
-    assert client.post(purl("prompt_preview", grade), {"template": "x"}).status_code == 404
-    assert client.post(purl("prompt_try", grade), {"template": "x"}).status_code == 404
-    assert client.get(reverse("prompts:prompt_new", args=[seeded.pk])).status_code == 404
+    assert client.get(reverse("prompts:prompt-list", args=[seeded.pk])).status_code == 404
+    assert client.get(purl("prompt-detail", grade)).status_code == 404
+    assert client.get(purl("prompt-diff", grade) + "?a=1&b=2").status_code == 404
+    assert client.post(purl("prompt-detail", grade), {"template": "x"}).status_code == 404
+    assert client.post(purl("prompt-preview", grade), {"template": "x"}).status_code == 404
+    assert client.post(purl("prompt-try", grade), {"template": "x"}).status_code == 404
+    assert client.get(reverse("prompts:prompt-new", args=[seeded.pk])).status_code == 404
     assert TeacherPromptVersion.objects.count() == 2
 
 
 def test_viewer_reads_versions_but_cannot_save_or_try(client_for, viewer, seeded, grade):
     client = client_for(viewer)
-    html = client.get(purl("prompt_detail", grade)).content.decode()
+    html = client.get(purl("prompt-detail", grade)).content.decode()
     assert "Decide whether" in html and "readonly" in html
     assert "Save as a new version" not in html and "Try it</button>" not in html
-    assert client.post(purl("prompt_detail", grade),
+    assert client.post(purl("prompt-detail", grade),
                        {"template": "{{ question }}"}).status_code == 403
     teacher = TeacherConfigFactory(project=seeded)
-    assert client.post(purl("prompt_try", grade), {"template": "{{ question }}",
+    assert client.post(purl("prompt-try", grade), {"template": "{{ question }}",
                                                    "teacher": teacher.pk}).status_code == 403
-    assert client.get(reverse("prompts:prompt_new", args=[seeded.pk])).status_code == 403
+    assert client.get(reverse("prompts:prompt-new", args=[seeded.pk])).status_code == 403
     assert grade.versions.count() == 2
 
 
 def test_detail_shows_variables_versions_and_run_usage(client_for, editor, seeded, grade):
     run = RunFactory(project=seeded)
     run.prompt_versions.set([grade.versions.get(version=1)])
-    response = client_for(editor).get(purl("prompt_detail", grade))
+    response = client_for(editor).get(purl("prompt-detail", grade))
     html = response.content.decode()
     assert "{{ prediction }}" in html and "The student&#x27;s answer." in html
     versions = {v.version: v.n_runs for v in response.context["versions"]}
     assert versions == {1: 1, 2: 0}
-    html = client_for(editor).get(purl("prompt_detail", grade) + "?from=1").content.decode()
+    html = client_for(editor).get(purl("prompt-detail", grade) + "?from=1").content.decode()
     assert "Judge whether" in html and "(from v1)" in html
 
 
 def test_saving_makes_a_new_immutable_version(client_for, editor, seeded, grade):
     text = "{{ question }} -> {{ reference }} vs {{ prediction }}\n{{ skills }}"
-    response = client_for(editor).post(purl("prompt_detail", grade),
+    response = client_for(editor).post(purl("prompt-detail", grade),
                                        {"template": text, "note": "short"})
     assert response.status_code == 302
     latest = grade.versions.order_by("-version").first()
@@ -128,14 +128,14 @@ def test_saving_makes_a_new_immutable_version(client_for, editor, seeded, grade)
 ])
 def test_bad_templates_are_inline_errors_and_save_nothing(client_for, editor, seeded, grade,
                                                           template, message):
-    response = client_for(editor).post(purl("prompt_detail", grade), {"template": template})
+    response = client_for(editor).post(purl("prompt-detail", grade), {"template": template})
     assert response.status_code == 400
     assert message in response.content.decode()
     assert grade.versions.count() == 2
 
 
 def test_new_prompt_with_an_unknown_variable_saves_nothing(client_for, editor, seeded):
-    url = reverse("prompts:prompt_new", args=[seeded.pk])
+    url = reverse("prompts:prompt-new", args=[seeded.pk])
     client = client_for(editor)
     html = client.get(url + "?role=solve").content.decode()
     assert "Solve this item step by step" in html
@@ -146,12 +146,12 @@ def test_new_prompt_with_an_unknown_variable_saves_nothing(client_for, editor, s
     response = client.post(url, {"role": "solve", "name": "mine",
                                  "template": "Solve {{ question }}"})
     prompt = TeacherPrompt.objects.get()
-    assert response.url == purl("prompt_detail", prompt)
+    assert response.url == purl("prompt-detail", prompt)
     assert prompt.versions.get().version == 1
 
 
 def test_preview_renders_the_editor_text_on_a_real_example(client_for, viewer, seeded, grade):
-    response = client_for(viewer).post(purl("prompt_preview", grade), {
+    response = client_for(viewer).post(purl("prompt-preview", grade), {
         "template": "Q {{ question }} ref {{ reference }} got {{ prediction }}\n{{ skills }}",
         "prediction": "75"}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
@@ -163,10 +163,10 @@ def test_preview_renders_the_editor_text_on_a_real_example(client_for, viewer, s
 
 def test_preview_of_a_bad_template_or_example(client_for, editor, seeded, grade, project_b):
     client = client_for(editor)
-    response = client.post(purl("prompt_preview", grade), {"template": "{{ nope }}"})
+    response = client.post(purl("prompt-preview", grade), {"template": "{{ nope }}"})
     assert response.status_code == 400 and "unknown variable" in response.content.decode()
     other = ExampleFactory(project=project_b)
-    response = client.post(purl("prompt_preview", grade),
+    response = client.post(purl("prompt-preview", grade),
                            {"template": "{{ question }}", "example": other.pk})
     assert response.status_code == 400 and "no such example" in response.content.decode()
 
@@ -176,7 +176,7 @@ def test_try_it_with_the_oracle(client_for, editor, seeded):
     TeacherPromptVersionFactory(prompt=prompt, version=1,
                                 template=default_template("extract_skills"))
     oracle = TeacherConfigFactory(project=seeded, kind="oracle")
-    response = client_for(editor).post(purl("prompt_try", prompt), {
+    response = client_for(editor).post(purl("prompt-try", prompt), {
         "template": default_template("extract_skills"), "teacher": oracle.pk})
     html = response.content.decode()
     assert response.status_code == 200
@@ -189,7 +189,7 @@ def test_try_it_shows_raw_output_and_the_parser_reading(client_for, editor, seed
     with FakeServer([(200, completion(raw), 0)]) as server:
         teacher = TeacherConfigFactory(project=seeded, kind="openai", base_url=server.url,
                                        model="m")
-        response = client_for(editor).post(purl("prompt_try", grade), {
+        response = client_for(editor).post(purl("prompt-try", grade), {
             "template": "Grade {{ question }} {{ reference }} {{ prediction }} {{ skills }}",
             "teacher": teacher.pk, "prediction": "75"}, HTTP_HX_REQUEST="true")
         sent = server.requests[0]["body"]["messages"][0]["content"]
@@ -205,7 +205,7 @@ def test_try_it_shows_a_parse_failure(client_for, editor, seeded, grade):
     with FakeServer([(200, completion("I think it is wrong."), 0)]) as server:
         teacher = TeacherConfigFactory(project=seeded, kind="openai", base_url=server.url,
                                        model="m")
-        response = client_for(editor).post(purl("prompt_try", grade), {
+        response = client_for(editor).post(purl("prompt-try", grade), {
             "template": default_template("grade"), "teacher": teacher.pk})
     html = response.content.decode()
     assert response.status_code == 400
@@ -213,12 +213,12 @@ def test_try_it_shows_a_parse_failure(client_for, editor, seeded, grade):
 
 
 def test_diff_between_two_versions(client_for, viewer, seeded, grade):
-    response = client_for(viewer).get(purl("prompt_diff", grade) + "?a=1&b=2")
+    response = client_for(viewer).get(purl("prompt-diff", grade) + "?a=1&b=2")
     html = response.content.decode()
     assert response.status_code == 200
     assert '<span class="diff-del">-' in html and "Judge whether" in html
     assert '<span class="diff-add">+' in html and "Decide whether" in html
-    response = client_for(viewer).get(purl("prompt_diff", grade) + "?a=1&b=9")
+    response = client_for(viewer).get(purl("prompt-diff", grade) + "?a=1&b=9")
     assert response.status_code == 400 and "has no version 9" in response.content.decode()
 
 
@@ -227,6 +227,6 @@ def test_diff_escapes_template_text(client_for, owner, seeded):
     TeacherPromptVersionFactory(prompt=prompt, version=1, template="{{ question }}")
     TeacherPromptVersionFactory(prompt=prompt, version=2,
                                 template="<script>alert(1)</script> {{ question }}")
-    html = client_for(owner).get(purl("prompt_diff", prompt) + "?a=1&b=2").content.decode()
+    html = client_for(owner).get(purl("prompt-diff", prompt) + "?a=1&b=2").content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

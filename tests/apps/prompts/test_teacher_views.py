@@ -24,14 +24,14 @@ def seeded(project_a):
 
 
 def new_url(project):
-    return reverse("prompts:teacher_new", args=[project.pk])
+    return reverse("prompts:teacher-new", args=[project.pk])
 
 
 @pytest.mark.parametrize("who", ["owner", "editor", "viewer"])
 def test_teacher_list(request, client_for, who, project_a):
     TeacherConfigFactory(project=project_a, name="the oracle")
     html = client_for(request.getfixturevalue(who)).get(
-        reverse("prompts:teacher_list", args=[project_a.pk])).content.decode()
+        reverse("prompts:teacher-list", args=[project_a.pk])).content.decode()
     assert "the oracle" in html
     assert ("Test connection" in html) == (who != "viewer")
 
@@ -39,8 +39,8 @@ def test_teacher_list(request, client_for, who, project_a):
 def test_teacher_pages_are_404_for_a_stranger(client_for, stranger, project_a):
     teacher = TeacherConfigFactory(project=project_a)
     client = client_for(stranger)
-    assert client.get(reverse("prompts:teacher_list", args=[project_a.pk])).status_code == 404
-    edit = reverse("prompts:teacher_edit", args=[project_a.pk, teacher.pk])
+    assert client.get(reverse("prompts:teacher-list", args=[project_a.pk])).status_code == 404
+    edit = reverse("prompts:teacher-edit", args=[project_a.pk, teacher.pk])
     assert client.get(edit).status_code == 404
     assert client.post(edit, form(kind="oracle")).status_code == 404
     assert client.post(new_url(project_a), form(kind="oracle")).status_code == 404
@@ -50,7 +50,7 @@ def test_teacher_pages_are_404_for_a_stranger(client_for, stranger, project_a):
 def test_viewer_cannot_add_edit_or_test(client_for, viewer, project_a):
     teacher = TeacherConfigFactory(project=project_a, name="t")
     client = client_for(viewer)
-    edit = reverse("prompts:teacher_edit", args=[project_a.pk, teacher.pk])
+    edit = reverse("prompts:teacher-edit", args=[project_a.pk, teacher.pk])
     assert "Save teacher" not in client.get(edit).content.decode()
     assert client.post(new_url(project_a), form(kind="oracle", name="x")).status_code == 403
     assert client.post(edit, form(kind="oracle", name="y")).status_code == 403
@@ -121,9 +121,9 @@ def test_save_with_a_working_connection_check(client_for, owner, seeded):
 def test_the_api_key_is_never_rendered_and_blank_keeps_it(client_for, owner, viewer, project_a):
     teacher = TeacherConfigFactory(project=project_a, name="remote", kind="openai",
                                    base_url="http://127.0.0.1:9/v1", model="m", api_key=SECRET)
-    edit = reverse("prompts:teacher_edit", args=[project_a.pk, teacher.pk])
-    pages = [reverse("prompts:teacher_list", args=[project_a.pk]), edit,
-             reverse("project_detail", args=[project_a.pk])]
+    edit = reverse("prompts:teacher-edit", args=[project_a.pk, teacher.pk])
+    pages = [reverse("prompts:teacher-list", args=[project_a.pk]), edit,
+             reverse("core:project-detail", args=[project_a.pk])]
     for user in (owner, viewer):
         client = client_for(user)
         for page in pages:
@@ -146,7 +146,7 @@ def test_edit_test_connection_uses_the_stored_key(client_for, owner, seeded):
     with FakeServer([(200, completion("<answer>5</answer>"), 0)]) as server:
         teacher = TeacherConfigFactory(project=seeded, kind="openai", base_url=server.url,
                                        model="m", api_key=SECRET)
-        edit = reverse("prompts:teacher_edit", args=[seeded.pk, teacher.pk])
+        edit = reverse("prompts:teacher-edit", args=[seeded.pk, teacher.pk])
         response = client_for(owner).post(edit, form(base_url=server.url, action="test"))
         auth = server.requests[0]["auth"]
     assert response.status_code == 200 and auth == f"Bearer {SECRET}"

@@ -6,13 +6,7 @@ from apps.prompts.services import prompt_defaults_install, prompt_version_create
 from apps.runs import dispatch
 from apps.runs.models import LevelStat, Round, Run, RunEvent, RunStatus, SkillStat
 from apps.runs.recording import round_record, run_event_log, run_fail
-from apps.runs.selectors import (
-    level_stats_for_run,
-    run_events_tail,
-    run_get_for_user,
-    run_list_for_user,
-    skill_stats_for_run,
-)
+from apps.runs.selectors import run_events_tail, run_get_for_user, run_list_for_user
 from apps.runs.services import run_cancel, run_create, run_pause, run_resume, student_spec_create
 from apps.runs.states import run_claim
 from tests.factories import (
@@ -133,9 +127,9 @@ def test_round_record_writes_profile_and_levels(parts, sent):
     )
     run.refresh_from_db()
     assert run.current_round == 1 and rnd.finished_at is not None
-    stats = {s.skill: s for s in skill_stats_for_run(run=run)}
+    stats = {s.skill: s for s in SkillStat.objects.filter(run=run).select_related("skill")}
     assert stats[add].miss_rate == 0.2 and stats[carry].failed == 3
-    levels = list(level_stats_for_run(run=run).values_list(
+    levels = list(LevelStat.objects.filter(run=run).order_by("round__index", "level").values_list(
         "level", "sampling_probability", "success_rate", "strategy_score", "samples", "evaluated"))
     assert levels == [(1, 0.3, 0.75, 0.2, 9, 8), (2, 0.7, 0.0, None, 21, 7)]
     with pytest.raises(ValidationError, match="already has round 1"):

@@ -105,20 +105,3 @@ def test_heartbeat_only_for_the_owning_worker():
     assert not run_heartbeat(run.pk, "w2")
     transition(Run.objects.get(pk=run.pk), S.CANCELLED)
     assert not run_heartbeat(run.pk, "w1")
-
-
-@pytest.mark.django_db
-def test_stale_runs_are_found_by_heartbeat():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from apps.runs.selectors import run_list_stale
-
-    fresh, stale, queued = RunFactory(), RunFactory(), RunFactory()
-    run_claim(fresh.pk, "w1")
-    run_claim(stale.pk, "w2")
-    Run.objects.filter(pk=stale.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-    found = run_list_stale(heartbeat_before=timezone.now() - timedelta(minutes=10))
-    assert list(found) == [Run.objects.get(pk=stale.pk)]
-    assert queued not in found

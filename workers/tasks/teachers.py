@@ -1,4 +1,4 @@
-"""Teacher jobs on the default queue (no route sends them elsewhere): skill extraction.
+"""Teacher jobs on the default queue: skill extraction.
 
 Tasks take ids, claim their job with a conditional update (a redelivered message finds it
 claimed and returns), call the teacher and record the result or the failure.
@@ -7,28 +7,16 @@ claimed and returns), call the teacher and record the result or the failure.
 from __future__ import annotations
 
 import logging
-import random
 
-from config.celery import app
+from celery import shared_task
+
+from workers.queues import TaskName
 
 logger = logging.getLogger(__name__)
 
 
-def _sample_items(extraction):
-    from apps.projects.models import Example
-    from apps.prompts.selectors import example_item
-
-    ids = list(Example.objects.filter(
-        project=extraction.project_id, review_status=Example.ReviewStatus.APPROVED,
-    ).values_list("pk", flat=True))
-    rng = random.Random(extraction.pk)
-    chosen = rng.sample(ids, min(extraction.sample_size, len(ids)))
-    examples = Example.objects.filter(pk__in=chosen).prefetch_related("skills").order_by("id")
-    return [example_item(e) for e in examples]
-
-
-@app.task(name="workers.teacher_tasks.skill_extract", acks_late=True,
-          soft_time_limit=600, time_limit=660)
+@shared_task(name=TaskName.SKILL_EXTRACT, acks_late=True, soft_time_limit=600,
+             time_limit=660)
 def skill_extract(extraction_id: int) -> str:
     """Ask the teacher for the skills behind sample items of the project; store proposals."""
     from apps.projects.extraction import (
@@ -36,24 +24,20 @@ def skill_extract(extraction_id: int) -> str:
         skill_extraction_fail,
         skill_extraction_finish,
     )
-    from apps.projects.models import SkillExtraction
+    from apps.projects.selectors import skill_extraction_for_worker, skill_extraction_sample
     from apps.prompts.teacher_calls import extract_skill_proposals
-    from workers.engine.errors import EngineError
-    from workers.engine.teachers import build_teacher
-    from workers.engine.teachers.prompts import default_template
+    from workers.engine.api import EngineError, build_teacher, default_template
 
     if not skill_extraction_claim(extraction_id=extraction_id):
         return "skipped: not queued"
-    extraction = SkillExtraction.objects.select_related(
-        "project", "teacher_config", "prompt_version"
-    ).get(pk=extraction_id)
+    extraction = skill_extraction_for_worker(extraction_id=extraction_id)
     if extraction.teacher_config is None:
         skill_extraction_fail(extraction=extraction, error="the teacher was deleted")
         return "failed"
     template = (extraction.prompt_version.template if extraction.prompt_version
                 else default_template("extract_skills"))
     try:
-        items = _sample_items(extraction)
+        items = skill_extraction_sample(extraction=extraction)
         if not items:
             raise EngineError("the project has no approved examples to show the teacher")
         proposals, raw = extract_skill_proposals(

@@ -4,7 +4,7 @@ import re
 
 from django import forms
 
-from apps.core.widgets import FastSelect
+from apps.common.widgets import FastSelect
 
 CHOICES = [
     ("", "---------"),

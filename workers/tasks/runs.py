@@ -1,4 +1,4 @@
-"""Run lifecycle tasks: execute a run on the gpu queue; sweep stale runs and delete a
+"""Run tasks: execute a run on the gpu queue; sweep stale runs and delete a
 deleted run's artifacts on the default queue.
 
 Tasks take ids. ``run_execute`` claims its run with a conditional update (queued ->
@@ -24,11 +24,12 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from celery.utils.log import get_task_logger
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections, connection
+from django.db import close_old_connections, connection
+
+from apps.common.db import DB_ERRORS
+from workers.queues import TaskName
 
 log = get_task_logger(__name__)
-
-DB_ERRORS = (OperationalError, InterfaceError)
 
 
 @worker_process_init.connect
@@ -36,10 +37,10 @@ def _preload_engine(**_kwargs) -> None:
     """GPU workers (STUDIO_PRELOAD_ENGINE=1) import torch and the engine when the pool
     process starts, so a launched run reaches its first step in about a second."""
     if os.environ.get("STUDIO_PRELOAD_ENGINE", "").lower() in ("1", "true", "yes"):
-        started = time.perf_counter()
-        import workers.engine.loop  # noqa: F401
-        import workers.recorder  # noqa: F401
+        from workers.engine.api import preload
 
+        started = time.perf_counter()
+        preload()
         log.info("engine preloaded in %.1f s", time.perf_counter() - started)
 
 
@@ -48,16 +49,16 @@ def worker_identity(hostname: str | None) -> str:
     return f"{hostname or socket.gethostname()}:{os.getpid()}"[:200]
 
 
-@shared_task(name="workers.run_tasks.run_execute", bind=True, acks_late=True,
-             ignore_result=True, max_retries=None)
+@shared_task(name=TaskName.RUN_EXECUTE, bind=True, acks_late=True, ignore_result=True,
+             max_retries=None)
 def run_execute(self, run_id: int) -> str:
     """Claim run ``run_id`` and train it to its end (or until paused, cancelled, failed).
 
     Returns what happened: skipped (someone else has it, or it is not queued), succeeded,
     paused, cancelled, failed, requeued, or lost (the sweep gave it away meanwhile).
     """
+    from apps.common.db import db_retry
     from apps.runs.states import run_claim
-    from workers.recorder import db_retry
 
     close_old_connections()
     worker = worker_identity(self.request.hostname)
@@ -77,64 +78,22 @@ def run_execute(self, run_id: int) -> str:
         close_old_connections()
 
 
-def _spec_for(run):
-    """The run's frozen spec, with the teacher's API key read from its config row."""
-    from workers.engine.spec import RunSpec
-
-    data = dict(run.spec)
-    data["teacher"] = {**data.get("teacher", {}), "api_key": run.teacher_config.api_key}
-    return RunSpec.from_dict(data)
-
-
-def _items_for(run):
-    """(pool, eval items) from the project's examples, or None for the family's sampler.
-
-    The pool is the approved train split as it was when the run was launched, without the
-    run's own synthesized items (the engine carries those in its checkpoints), so a resumed
-    run draws from the same pool as an uninterrupted one.
-    """
-    from apps.projects.models import Example
-    from workers.engine.tasks.base import Item
-
-    def items(qs) -> list[Item] | None:
-        out = [
-            Item(id=e.key or f"example-{e.pk}", prompt=e.prompt, answer=e.answer,
-                 skills=tuple(sorted(s.name for s in e.skills.all())), level=e.level,
-                 meta={"example": e.pk, **(e.meta or {})})
-            for e in qs.order_by("pk").prefetch_related("skills")
-        ]
-        return out or None
-
-    approved = Example.objects.filter(
-        project_id=run.project_id, review_status=Example.ReviewStatus.APPROVED,
-        created_at__lte=run.created_at,
-    ).exclude(round__run=run)
-    pool = items(approved.filter(split=Example.Split.TRAIN))
-    eval_items = items(approved.filter(split__in=[Example.Split.EVAL, Example.Split.HELD_OUT]))
-    return pool, eval_items
-
-
-def _family_skills(spec) -> list[dict]:
-    from workers.engine.tasks import build_family
-
-    family = build_family(spec.task.family, spec.task.options)
-    return [{"name": s.name, "description": s.description, "parent": s.parent}
-            for s in family.skills()]
-
-
 def execute_claimed(run_id: int, worker: str) -> str:
     """Run a claimed run to its end and hand it on; see :func:`run_execute`."""
+    from apps.common.db import db_retry
     from apps.runs.artifacts import run_artifacts_dir
     from apps.runs.models import Run, RunStatus
     from apps.runs.recording import (
+        LOST,
         RunOwnershipLost,
+        RunRecorder,
         run_event_log,
         run_resume_round,
         run_skills_ensure,
         run_worker_release,
     )
-    from workers.engine.errors import EngineError, RunCancelled
-    from workers.recorder import LOST, RunRecorder, db_retry
+    from apps.runs.selectors import run_for_worker, run_items, run_spec_for_worker
+    from workers.engine.api import EngineError, RunCancelled, family_skills, run_loop
 
     def release(status: str, message: str = "", error: str = "") -> str:
         try:
@@ -149,11 +108,11 @@ def execute_claimed(run_id: int, worker: str) -> str:
 
     recorder = None
     try:
-        run = db_retry(lambda: Run.objects.select_related("teacher_config").get(pk=run_id))
-        spec = _spec_for(run)
+        run = db_retry(lambda: run_for_worker(run_id=run_id))
+        spec = run_spec_for_worker(run=run)
         resume_round = db_retry(lambda: run_resume_round(run=run))
-        pool, eval_items = db_retry(lambda: _items_for(run))
-        skills = _family_skills(spec)
+        pool, eval_items = db_retry(lambda: run_items(run=run))
+        skills = family_skills(spec.task.family, spec.task.options)
         db_retry(lambda: run_skills_ensure(run=run, skills=skills))
         where = "from the start" if resume_round is None else f"after round {resume_round}"
         db_retry(lambda: run_event_log(run=run_id, message=f"worker {worker} starts {where}"))
@@ -162,8 +121,6 @@ def execute_claimed(run_id: int, worker: str) -> str:
             heartbeat_s=float(getattr(settings, "STUDIO_RUN_HEARTBEAT_S", 2.0)),
             progress_interval_s=float(getattr(settings, "STUDIO_RUN_PROGRESS_S", 2.0)),
         )
-        from workers.engine.loop import run_loop
-
         with recorder:
             run_loop(spec, artifacts_dir=run_artifacts_dir(run_id), hooks=recorder,
                      resume_round=resume_round, pool=pool, eval_items=eval_items)
@@ -199,11 +156,11 @@ def execute_claimed(run_id: int, worker: str) -> str:
     return release(RunStatus.SUCCEEDED, "finished")
 
 
-@shared_task(name="workers.run_tasks.run_sweep", acks_late=True, ignore_result=True,
+@shared_task(name=TaskName.RUN_SWEEP, acks_late=True, ignore_result=True,
              soft_time_limit=120, time_limit=180)
 def run_sweep() -> dict:
     """Beat: requeue runs whose worker died, resend queued runs a broker lost."""
-    from apps.runs.recording import run_sweep_stale
+    from apps.runs.sweep import run_sweep_stale
 
     result = run_sweep_stale()
     if result.requeued or result.stopped or result.resent:
@@ -212,14 +169,14 @@ def run_sweep() -> dict:
     return {"requeued": result.requeued, "stopped": result.stopped, "resent": result.resent}
 
 
-@shared_task(name="workers.run_tasks.run_artifacts_delete", acks_late=True, ignore_result=True,
+@shared_task(name=TaskName.RUN_ARTIFACTS_DELETE, acks_late=True, ignore_result=True,
              soft_time_limit=600, time_limit=660)
 def run_artifacts_delete(run_id: int) -> bool:
     """Remove a deleted run's folder from the artifacts store (idempotent)."""
     from apps.runs.artifacts import run_artifacts_dir
-    from apps.runs.models import Run
+    from apps.runs.selectors import run_exists
 
-    if Run.objects.filter(pk=run_id).exists():
+    if run_exists(run_id=run_id):
         log.error("run %s still exists: its artifacts are kept", run_id)
         return False
     path = run_artifacts_dir(run_id)

@@ -1,0 +1,190 @@
+"""What a run reports: progress events, round records, the run summary and the hooks.
+
+Never imports torch (directly or through ``evaluate``/``trainer``): the web reads records and
+subclasses the hooks. :func:`build_record` turns a round's evaluation, plan and training result
+into its :class:`RoundRecord`; the report and training result are read by duck typing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from workers.engine.profile import LevelStat, SkillStat
+from workers.engine.tasks.base import Item
+
+if TYPE_CHECKING:
+    from workers.engine.teachers.base import Teacher
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    round: int
+    phase: str  # evaluate | diagnose | plan | synthesize | signals | train | checkpoint
+    step: int
+    total_steps: int
+    loss: float | None
+    tokens_per_s: float | None
+    eta_s: float | None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """Everything one round persists; JSON-friendly via :meth:`to_dict`."""
+
+    round: int
+    profile: tuple[SkillStat, ...]
+    levels: tuple[LevelStat, ...]
+    held_out: tuple[LevelStat, ...]
+    level_probabilities: dict[int, float]  # used to plan this round
+    level_scores: dict[int, float]  # the strategy's scores when it planned this round
+    level_samples: dict[int, int]  # training items drawn per level
+    plan: dict
+    curriculum_state: dict  # after this round's update: what resuming restores
+    metrics: dict  # accuracy, held_out_accuracy, train_loss, tokens_per_s, seconds, teacher
+    synthesized: tuple[Item, ...]
+    teacher_failures: tuple[dict, ...]
+    checkpoint_dir: str | None
+
+    def to_dict(self) -> dict:
+        return {
+            "round": self.round,
+            "profile": [dataclasses.asdict(s) for s in self.profile],
+            "levels": [dataclasses.asdict(s) for s in self.levels],
+            "held_out": [dataclasses.asdict(s) for s in self.held_out],
+            "level_probabilities": {str(k): v for k, v in self.level_probabilities.items()},
+            "level_scores": {str(k): v for k, v in self.level_scores.items()},
+            "level_samples": {str(k): v for k, v in self.level_samples.items()},
+            "plan": self.plan,
+            "curriculum_state": self.curriculum_state,
+            "metrics": self.metrics,
+            "synthesized": [it.to_dict() for it in self.synthesized],
+            "teacher_failures": list(self.teacher_failures),
+            "checkpoint_dir": self.checkpoint_dir,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RoundRecord:
+        return cls(
+            round=int(data["round"]),
+            profile=tuple(SkillStat(**s) for s in data["profile"]),
+            levels=tuple(LevelStat(**s) for s in data["levels"]),
+            held_out=tuple(LevelStat(**s) for s in data["held_out"]),
+            level_probabilities={int(k): v for k, v in data["level_probabilities"].items()},
+            level_scores={int(k): v for k, v in data["level_scores"].items()},
+            level_samples={int(k): v for k, v in data["level_samples"].items()},
+            plan=data["plan"], curriculum_state=data["curriculum_state"],
+            metrics=data["metrics"],
+            synthesized=tuple(Item.from_dict(d) for d in data["synthesized"]),
+            teacher_failures=tuple(data["teacher_failures"]),
+            checkpoint_dir=data["checkpoint_dir"],
+        )
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    rounds: tuple[RoundRecord, ...]  # every finished round, 0..R (earlier ones read on resume)
+    artifacts_dir: str
+    device: str
+    parameters: int
+    resumed_from: int | None = None
+
+    @property
+    def final(self) -> RoundRecord:
+        return self.rounds[-1]
+
+    def to_dict(self) -> dict:
+        return {"rounds": [r.to_dict() for r in self.rounds], "artifacts_dir": self.artifacts_dir,
+                "device": self.device, "parameters": self.parameters,
+                "resumed_from": self.resumed_from}
+
+
+class RunHooks:
+    """Callbacks of a run; the worker subclasses this. Defaults do nothing."""
+
+    def on_progress(self, event: ProgressEvent) -> None:
+        """A phase started, or training advanced."""
+
+    def on_round(self, record: RoundRecord) -> None:
+        """A round finished; its checkpoint is already complete on disk."""
+
+    def should_stop(self) -> bool:
+        """True to cancel or pause; checked at every step boundary."""
+        return False
+
+
+class EvalResult(Protocol):
+    """What a record reads of an evaluation (``evaluate.EvalReport``, which needs torch)."""
+
+    @property
+    def levels(self) -> tuple[LevelStat, ...]: ...
+
+    @property
+    def held_out_levels(self) -> tuple[LevelStat, ...]: ...
+
+    @property
+    def accuracy(self) -> float: ...
+
+    @property
+    def held_out_accuracy(self) -> float | None: ...
+
+    def profile(self, skills: list[str]) -> tuple[SkillStat, ...]: ...
+
+
+@dataclass(frozen=True)
+class RoundStart:
+    """The clock and the teacher's counters when a round began; its record reports the change."""
+
+    time: float
+    failures: int
+    rejected: int
+    usage: dict
+
+    @classmethod
+    def take(cls, teacher: Teacher, *, usage: bool = True) -> RoundStart:
+        """Now; ``usage=False`` counts all teacher usage so far as the round's (round 0)."""
+        return cls(time=time.perf_counter(), failures=len(teacher.failures),
+                   rejected=len(getattr(teacher, "rejected", [])),
+                   usage=teacher.usage.to_dict() if usage else {})
+
+
+def build_record(round_: int, report: EvalResult, start: RoundStart, *, skills: list[str],
+                 teacher: Teacher, curriculum_state: dict, plan: dict, probabilities, scores,
+                 samples, train_result, synthesized, notes) -> RoundRecord:
+    """The record of round ``round_``; ``train_result`` is None for round 0."""
+    profile = report.profile(skills)
+    evaluated = [s for s in profile if s.evaluated]
+    usage = teacher.usage.to_dict()
+    metrics = {
+        "accuracy": report.accuracy,
+        "held_out_accuracy": report.held_out_accuracy,
+        "weakest_skill": min(evaluated, key=lambda s: s.accuracy).skill if evaluated else None,
+        "weakest_skill_accuracy": min((s.accuracy for s in evaluated), default=None),
+        "skill_accuracy": {s.skill: s.accuracy for s in evaluated},
+        "train_loss": train_result.loss if train_result else None,
+        "train_first_loss": train_result.first_loss if train_result else None,
+        "tokens_per_s": train_result.tokens_per_s if train_result else None,
+        "train_seconds": train_result.seconds if train_result else 0.0,
+        "train_items": sum(samples.values()),
+        "steps": train_result.steps if train_result else 0,
+        "seconds": time.perf_counter() - start.time,
+        "synthesized": len(synthesized),
+        "teacher": {k: usage[k] - start.usage.get(k, 0) for k in usage},
+        "teacher_total": usage,
+        "teacher_rejected": len(getattr(teacher, "rejected", [])) - start.rejected,
+        "notes": notes,
+    }
+    return RoundRecord(
+        round=round_, profile=profile, levels=report.levels,
+        held_out=report.held_out_levels,
+        level_probabilities={int(k): float(v) for k, v in probabilities.items()},
+        level_scores={int(k): float(v) for k, v in scores.items()},
+        level_samples={int(k): int(v) for k, v in samples.items()},
+        plan=plan, curriculum_state=curriculum_state, metrics=metrics,
+        synthesized=tuple(synthesized),
+        teacher_failures=tuple(f.to_dict() for f in teacher.failures[start.failures:]),
+        checkpoint_dir=None,
+    )
