@@ -33,7 +33,7 @@ lint: install
 	$(VENV)/bin/lint-imports
 
 web: migrate
-	$(PY) manage.py runserver 127.0.0.1:8000
+	STUDIO_DB_POOL=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 worker: install
 	$(VENV)/bin/celery -A config worker -Q default -c 2 -n default@%h --loglevel INFO

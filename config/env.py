@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -41,6 +43,35 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+def env_paths(name: str, default: list[Path]) -> list[Path]:
+    """A comma-separated list of absolute paths."""
+    paths = [Path(p) for p in env_list(name, [str(p) for p in default])]
+    for path in paths:
+        if not path.is_absolute():
+            raise ImproperlyConfigured(f"{name} must list absolute paths, got {str(path)!r}")
+    return paths
+
+
+def env_fernet_keys(name: str) -> list[str]:
+    """Comma-separated Fernet keys (32 url-safe base64-encoded bytes each), or [] when unset.
+
+    A malformed key stops start-up naming the variable and the key's position, never its
+    value."""
+    keys = env_list(name, [])
+    for position, key in enumerate(keys, start=1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode())
+        except (ValueError, binascii.Error):
+            raw = b""
+        if len(raw) != 32:
+            raise ImproperlyConfigured(
+                f"{name}: key {position} of {len(keys)} is not a Fernet key (32 url-safe "
+                "base64-encoded bytes); make one with `python -c \"from cryptography.fernet "
+                "import Fernet; print(Fernet.generate_key().decode())\"`"
+            )
+    return keys
+
+
 def database_config(name: str, default_sqlite: Path) -> dict:
     """The DATABASES['default'] entry: SQLite in the data folder unless ``name`` is set."""
     import dj_database_url
@@ -66,6 +97,21 @@ def database_config(name: str, default_sqlite: Path) -> dict:
     if scheme != "sqlite" and not config.get("NAME"):
         raise ImproperlyConfigured(f"{name} names no database (expected postgres://host/dbname)")
     return config
+
+
+def enable_pool(config: dict, *, max_size: int, timeout_s: float) -> None:
+    """Turn a PostgreSQL DATABASES entry into a pooled one (Django's psycopg pool): no
+    persistent connections of its own, at most ``max_size`` per process, a request waits
+    up to ``timeout_s`` for a free one. SQLite is left as it is."""
+    if config.get("ENGINE") != "django.db.backends.postgresql":
+        return
+    if max_size < 1:
+        raise ImproperlyConfigured("STUDIO_DB_POOL_MAX_SIZE must be at least 1")
+    config["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django refuses both
+    config["CONN_HEALTH_CHECKS"] = False
+    config.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": max_size, "timeout": timeout_s,
+    }
 
 
 BROKER_SCHEMES = ("redis", "rediss", "amqp", "pyamqp", "filesystem", "memory")

@@ -17,6 +17,6 @@ pids+=($!)
 echo
 echo "  Curriculum studio: http://127.0.0.1:${PORT}/   (log in with the demo user printed above)"
 echo
-"$VENV/bin/python" manage.py runserver "127.0.0.1:${PORT}" --noreload &
+STUDIO_DB_POOL=1 "$VENV/bin/python" manage.py runserver "127.0.0.1:${PORT}" --noreload &
 pids+=($!)
 wait -n

@@ -1,10 +1,14 @@
 from django.contrib import admin
 
+from apps.accounts.forms import AdminLoginForm
 from apps.accounts.models import Membership, Role, Team
-from apps.common.admin_scoping import TeamScopedAdmin
+from apps.common.admin_scoping import TeamScopedAdmin, TeamScopedTabularInline
+
+# The admin's sign-in counts failed attempts with the site's (apps/accounts/forms.py).
+admin.site.login_form = AdminLoginForm
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TeamScopedTabularInline):
     model = Membership
     extra = 0
 

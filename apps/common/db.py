@@ -1,4 +1,5 @@
-"""Database helpers shared by every app: retrying a write over a dropped connection."""
+"""Database helpers shared by every app: retrying a write over a dropped connection, the
+range of an integer column."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from django.db import InterfaceError, OperationalError, connection
 log = logging.getLogger(__name__)
 
 DB_ERRORS = (OperationalError, InterfaceError)
+# The range of an IntegerField column (PostgreSQL ``integer``; SQLite holds more): a seed or
+# size stored in one is checked against it first, so it is refused as input, not by the
+# database.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 T = TypeVar("T")
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
+from apps.common.forms import Form
 from apps.common.forms import add_service_errors as put_errors
 
 PARAMS_PREFIX = "params"
 
 
-class CurriculumForm(forms.Form):
+class CurriculumForm(Form):
     name = forms.CharField(max_length=100)
     strategy = forms.ChoiceField(choices=())
     description = forms.CharField(
@@ -45,7 +46,7 @@ def _field_for(param: dict) -> forms.Field:
     raise ValueError(f"parameter {param['name']!r}: unknown kind {kind!r}")
 
 
-class StrategyParamsForm(forms.Form):
+class StrategyParamsForm(Form):
     """The parameters of one strategy, built from ``strategy_schema``."""
 
     def __init__(self, *args, schema: list[dict], **kwargs):

@@ -9,7 +9,7 @@ from apps.accounts.models import Role
 from apps.accounts.permissions import require_role
 from apps.curricula.models import Curriculum
 from apps.projects.models import Project
-from workers.engine.api import STRATEGIES, ParamError, SpecError, get_strategy, validate_params
+from workers.engine.api import STRATEGIES, ParamError, SpecError, get_strategy
 
 
 def curriculum_params_clean(*, strategy: str, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -28,7 +28,7 @@ def curriculum_params_clean(*, strategy: str, params: dict[str, Any] | None) -> 
     if params is not None and not isinstance(params, dict):
         raise ValidationError({"params": "must be a JSON object"})
     try:
-        return validate_params(cls.params, params)
+        return cls.clean_params(params)
     except ParamError as exc:
         raise ValidationError({f"params.{k}": v for k, v in exc.errors.items()}) from None
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.common.admin_scoping import TeamScopedAdmin
+from apps.common.admin_scoping import TeamScopedAdmin, TeamScopedTabularInline
 from apps.projects.models import (
     Example,
     ExampleSkill,
@@ -26,7 +26,7 @@ class SkillAdmin(TeamScopedAdmin):
     search_fields = ["name", "description"]
 
 
-class ExampleSkillInline(admin.TabularInline):
+class ExampleSkillInline(TeamScopedTabularInline):
     model = ExampleSkill
     extra = 0
     raw_id_fields = ["skill"]

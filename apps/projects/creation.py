@@ -11,6 +11,7 @@ import hashlib
 import random
 import re
 import secrets
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from django.db import transaction
 
 from apps.accounts.models import Role, Team
 from apps.accounts.permissions import require_role
+from apps.common.db import INT32_MAX, INT32_MIN
+from apps.common.safejson import json_problem
 from apps.projects.models import Example, Project, Skill
 from apps.projects.services import example_bulk_create, project_create
 from workers.engine.api import (
@@ -32,11 +35,14 @@ from workers.engine.api import (
     SpecError,
     build_family,
     parse_jsonl,
+    problem_key,
 )
 
 MAX_TRAIN = 50_000
 MAX_EVAL = 10_000
 _TOKEN = re.compile(r"[0-9a-f]{32}")
+# An upload neither confirmed nor cancelled (the page was closed) is removed after this long.
+UPLOAD_MAX_AGE_S = 24 * 3600
 
 
 def _family_error(exc: EngineError) -> ValidationError:
@@ -44,6 +50,8 @@ def _family_error(exc: EngineError) -> ValidationError:
     field = getattr(exc, "field", "")
     if field == "spec.task.family":
         return ValidationError({"task_family": str(exc)})
+    if field == "spec.task.pool_size":  # more examples than the task has distinct problems
+        return ValidationError({"train_size": str(exc)[len(field) + 2:]})
     if field.startswith("spec.task.options") or isinstance(exc, ItemError):
         return ValidationError({"task_options": str(exc)})
     return ValidationError({"task_family": str(exc)})
@@ -130,10 +138,12 @@ def _uploads_dir() -> Path:
 
 
 def upload_store(*, data: bytes) -> str:
-    """Keep an uploaded file until it is confirmed; returns its token."""
+    """Keep an uploaded file until it is confirmed or cancelled; returns its token. Uploads
+    older than ``UPLOAD_MAX_AGE_S`` are removed on the way."""
     token = secrets.token_hex(16)
     folder = _uploads_dir()
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_stale_uploads(folder)
     (folder / f"{token}.jsonl").write_bytes(data)
     return token
 
@@ -155,35 +165,116 @@ def upload_read(*, token: str) -> str:
         raise ValidationError({"file": f"the file is not UTF-8 text: {exc.reason}"}) from None
 
 
-def upload_discard(*, token: str) -> None:
-    _upload_path(token).unlink(missing_ok=True)
+def upload_discard(*, token) -> None:
+    """Remove the upload ``token`` names, if there is one (any other value is ignored): after
+    the project is created, when creating it failed, and when the person cancels."""
+    if isinstance(token, str) and _TOKEN.fullmatch(token):
+        _upload_path(token).unlink(missing_ok=True)
+
+
+def _remove_stale_uploads(folder: Path) -> None:
+    cutoff = time.time() - UPLOAD_MAX_AGE_S
+    for path in folder.glob("*.jsonl"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+        except OSError:
+            continue
+
+
+def _storage_problems(item: Item) -> list[str]:
+    """Why a row the engine accepts cannot be stored: an id or skill name longer than its
+    column, a NUL character (PostgreSQL keeps none), a level beyond an integer column, extra
+    fields that a JSON column cannot hold (deep nesting, NaN)."""
+    problems = []
+    key_length = Example._meta.get_field("key").max_length
+    name_length = Skill._meta.get_field("name").max_length
+    if len(item.id) > key_length:
+        problems.append(f"id is longer than {key_length} characters")
+    if any(len(name) > name_length for name in item.skills):
+        problems.append(f"a skill name is longer than {name_length} characters")
+    if any("\x00" in text for text in (item.id, item.prompt, item.answer, *item.skills)):
+        problems.append("id, prompt, answer and skills must not hold a NUL character (\\u0000)")
+    if not INT32_MIN <= item.level <= INT32_MAX:
+        problems.append(f"level must be at most {INT32_MAX}")
+    extra = json_problem({k: v for k, v in item.meta.items() if k != "line"})
+    if extra:
+        problems.append(f"extra fields: {extra}")
+    return problems
 
 
 def jsonl_check(text: str, *, answer_mode: str) -> tuple[list[Item], list[tuple[int, str]]]:
-    """Every item and every bad line of ``text`` (the preview); raises on a bad mode."""
+    """Every item and every bad line of ``text`` (the preview); raises on a bad mode. A
+    line the engine accepts but the database could not store is a bad line too."""
     if answer_mode not in ANSWER_MODES:
         raise ValidationError({"answer_mode": f"must be one of {', '.join(ANSWER_MODES)}"})
     try:
-        return parse_jsonl(text, answer_mode=answer_mode)
+        parsed, errors = parse_jsonl(text, answer_mode=answer_mode)
     except SpecError as exc:
         raise ValidationError({"answer_mode": str(exc)}) from None
+    items = []
+    for item in parsed:
+        problems = _storage_problems(item)
+        if problems:
+            errors.append((item.meta.get("line", 0), "; ".join(problems)))
+        else:
+            items.append(item)
+    errors.sort(key=lambda error: error[0])
+    return items, errors
 
 
-def _in_eval(item_id: str, share: float) -> bool:
-    digest = int(hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:8], 16)
+def _in_eval(key: str, share: float) -> bool:
+    digest = int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:8], 16)
     return digest / 0x1_0000_0000 < share
+
+
+def jsonl_split_of(item: Item, eval_share: float) -> str:
+    """The split of an uploaded row: the one it declares, else eval with probability
+    ``eval_share``, decided by a hash of its problem (normalized prompt), so the same file
+    splits the same way and rows repeating one prompt land in the same split."""
+    declared = item.meta.get("split")
+    if declared:
+        return declared
+    return Example.Split.EVAL if _in_eval(problem_key(item), eval_share) else \
+        Example.Split.TRAIN
+
+
+def jsonl_eval_duplicates(items: list[Item], *, eval_share: float) -> list[Item]:
+    """The train rows whose prompt (whitespace normalized) is also an eval or held-out row's:
+    training on them would measure memory, not skill."""
+    splits = [jsonl_split_of(it, eval_share) for it in items]
+    protected = {problem_key(it) for it, split in zip(items, splits, strict=True)
+                 if split != Example.Split.TRAIN}
+    return [it for it, split in zip(items, splits, strict=True)
+            if split == Example.Split.TRAIN and problem_key(it) in protected]
+
+
+DUPLICATE_EXAMPLES = 5
+
+
+def duplicates_message(duplicates: list[Item]) -> str:
+    """The count and the first few of ``duplicates``, by line."""
+    n = len(duplicates)
+    shown = "; ".join(f"line {it.meta.get('line', '?')}: {it.prompt[:60]!r}"
+                      for it in duplicates[:DUPLICATE_EXAMPLES])
+    return (f"{n} train row{'s' if n != 1 else ''} repeat{'s' if n == 1 else ''} the prompt "
+            f"of an eval or held-out row (spaces normalized), e.g. {shown}. Drop "
+            f"{'them' if n != 1 else 'it'}, or give the file's rows other splits")
 
 
 @transaction.atomic
 def project_create_from_jsonl(
     *, user, team: Team, name: str, text: str, description: str = "",
     answer_mode: str = "exact", eval_share: float = 0.2, require_review: bool = True,
+    drop_eval_duplicates: bool = False,
 ) -> Project:
     """A project holding the items of a JSONL file, refused whole if any line is bad.
 
     Lines that declare a ``split`` keep it; the others go to eval with probability
-    ``eval_share`` (decided by a hash of the item id, so the same file splits the same way).
-    The file is kept under ``STUDIO_DATA_DIR/datasets`` for the workers.
+    ``eval_share`` (:func:`jsonl_split_of`). A train row that repeats an eval or held-out
+    row's prompt refuses the file with the count and examples, unless
+    ``drop_eval_duplicates`` leaves those train rows out. The file is kept under
+    ``STUDIO_DATA_DIR/datasets`` for the workers.
     """
     require_role(user, team, Role.EDITOR)
     if not 0.0 <= eval_share <= 0.9:
@@ -191,6 +282,11 @@ def project_create_from_jsonl(
     items, errors = jsonl_check(text, answer_mode=answer_mode)
     if errors:
         raise ValidationError({"file": [f"line {n}: {message}" for n, message in errors]})
+    duplicates = jsonl_eval_duplicates(items, eval_share=eval_share)
+    if duplicates and not drop_eval_duplicates:
+        raise ValidationError({"file": duplicates_message(duplicates)})
+    dropped = {id(it) for it in duplicates}
+    items = [it for it in items if id(it) not in dropped]
     if not items:
         raise ValidationError({"file": "the file holds no items"})
     project = project_create(
@@ -203,10 +299,7 @@ def project_create_from_jsonl(
     skills = _create_skills(project, [SkillInfo(n) for n in names], Skill.Origin.MANUAL)
 
     def split_of(i: int, item: Item) -> str:
-        declared = item.meta.get("split")
-        if declared:
-            return declared
-        return Example.Split.EVAL if _in_eval(item.id, eval_share) else Example.Split.TRAIN
+        return jsonl_split_of(item, eval_share)
 
     example_bulk_create(project=project, rows=_rows(items, skills, split_of,
                                                     Example.Origin.IMPORTED))

@@ -1,10 +1,12 @@
-import json
-
 from django import forms
 from django.conf import settings
 
+from apps.common.db import INT32_MAX, INT32_MIN
+from apps.common.forms import Form, column_max_length
+from apps.common.safejson import JSONInputError, json_loads_safe
 from apps.common.widgets import FastSelect, freeze_choices
-from apps.projects.models import Skill
+from apps.projects.creation import MAX_EVAL, MAX_TRAIN
+from apps.projects.models import Project, Skill
 from workers.engine.api import ANSWER_MODES, FAMILIES
 
 BUILTIN_FAMILIES = [(name, name) for name in FAMILIES if name != "jsonl"]
@@ -15,9 +17,10 @@ def _team_field():
                                   help_text="The team the project belongs to.")
 
 
-class _ProjectFields(forms.Form):
+class _ProjectFields(Form):
     team = _team_field()
-    name = forms.CharField(max_length=200, help_text="Unique within the team.")
+    name = forms.CharField(max_length=column_max_length(Project, "name"),
+                           help_text="Unique within the team.")
     description = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False,
         help_text="What the student should learn; the teacher sees it as the task.",
@@ -43,18 +46,21 @@ class FamilyProjectForm(_ProjectFields):
                   'arithmetic or {"dataset": "basic_arithmetic"} for reasoning-gym. '
                   "Leave empty for the defaults.",
     )
-    train_size = forms.IntegerField(min_value=1, initial=500, label="Train examples")
-    eval_size = forms.IntegerField(min_value=0, initial=200, label="Eval examples")
-    seed = forms.IntegerField(initial=0, help_text="The draw of the seed pool is repeatable.")
+    train_size = forms.IntegerField(min_value=1, max_value=MAX_TRAIN, initial=500,
+                                    label="Train examples")
+    eval_size = forms.IntegerField(min_value=0, max_value=MAX_EVAL, initial=200,
+                                   label="Eval examples")
+    seed = forms.IntegerField(min_value=INT32_MIN, max_value=INT32_MAX, initial=0,
+                              help_text="The draw of the seed pool is repeatable.")
 
     def clean_task_options(self):
         text = self.cleaned_data["task_options"].strip()
         if not text:
             return {}
         try:
-            value = json.loads(text)
-        except ValueError as exc:
-            raise forms.ValidationError(f"not valid JSON: {exc}") from None
+            value = json_loads_safe(text)
+        except JSONInputError as exc:
+            raise forms.ValidationError(str(exc)) from None
         if not isinstance(value, dict):
             raise forms.ValidationError("must be a JSON object, e.g. {\"levels\": [1, 2]}")
         return value
@@ -91,10 +97,16 @@ class JsonlConfirmForm(_ProjectFields):
     answer_mode = forms.ChoiceField(choices=[(m, m) for m in ANSWER_MODES],
                                     widget=forms.HiddenInput)
     eval_share = forms.FloatField(min_value=0.0, max_value=0.9, widget=forms.HiddenInput)
+    drop_eval_duplicates = forms.BooleanField(
+        required=False, label="Drop the train rows that duplicate eval rows",
+        help_text="Train rows whose prompt is also an eval or held-out row's are left out; "
+                  "without this the file is refused.",
+    )
 
 
-class SkillForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="Unique within the project, e.g. carry.")
+class SkillForm(Form):
+    name = forms.CharField(max_length=column_max_length(Skill, "name"),
+                           help_text="Unique within the project, e.g. carry.")
     description = forms.CharField(required=False, help_text="One sentence the teacher reads.")
     parent = forms.ModelChoiceField(
         queryset=Skill.objects.none(), required=False, empty_label="(top level)",
@@ -107,11 +119,11 @@ class SkillForm(forms.Form):
         freeze_choices(self, "parent")
 
 
-class SkillRenameForm(forms.Form):
-    name = forms.CharField(max_length=100, label="New name")
+class SkillRenameForm(Form):
+    name = forms.CharField(max_length=column_max_length(Skill, "name"), label="New name")
 
 
-class SkillMoveForm(forms.Form):
+class SkillMoveForm(Form):
     parent = forms.ModelChoiceField(
         queryset=Skill.objects.none(), required=False, empty_label="(top level)",
         label="Move under", widget=FastSelect,
@@ -125,7 +137,7 @@ class SkillMoveForm(forms.Form):
         freeze_choices(self, "parent")
 
 
-class SkillMergeForm(forms.Form):
+class SkillMergeForm(Form):
     target = forms.ModelChoiceField(
         queryset=Skill.objects.none(), label="Merge into", widget=FastSelect,
         help_text="This skill's examples and sub-skills move to the chosen skill, then this "
@@ -140,7 +152,7 @@ class SkillMergeForm(forms.Form):
         freeze_choices(self, "target")
 
 
-class ExtractForm(forms.Form):
+class ExtractForm(Form):
     teacher = forms.ModelChoiceField(queryset=None, empty_label=None, widget=FastSelect,
                                      help_text="The teacher that reads the sample items.")
     sample_size = forms.IntegerField(min_value=1, max_value=50, initial=20,

@@ -9,6 +9,7 @@ urlpatterns = [
     path("projects/new/", views.project_new, name="project-new"),
     path("projects/new/jsonl/", views.jsonl_preview, name="jsonl-preview"),
     path("projects/new/jsonl/confirm/", views.jsonl_confirm, name="jsonl-confirm"),
+    path("projects/new/jsonl/cancel/", views.jsonl_cancel, name="jsonl-cancel"),
     path("projects/<int:pk>/skills/", views.skill_list, name="skill-list"),
     path("projects/<int:pk>/skills/new/", views.skill_new, name="skill-new"),
     path("projects/<int:pk>/skills/<int:skill_pk>/", views.skill_detail, name="skill-detail"),

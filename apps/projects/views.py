@@ -11,6 +11,7 @@ from apps.accounts.models import Role
 from apps.accounts.permissions import has_role, require_role
 from apps.accounts.selectors import team_get_for_user, team_list_for_editor
 from apps.common.forms import add_service_errors
+from apps.common.params import int_param, parse_int
 from apps.projects import creation, extraction
 from apps.projects.forms import (
     ExtractForm,
@@ -52,9 +53,9 @@ def _writable_teams(request: HttpRequest) -> list:
     """Teams the user may create projects in; a posted team outside them is refused:
     404 when the user is not a member, 403 when they only view it."""
     teams = list(team_list_for_editor(user=request.user))
-    team_pk = request.POST.get("team", "")
-    if team_pk.isdigit() and not any(t.pk == int(team_pk) for t in teams):
-        team = team_get_for_user(user=request.user, pk=int(team_pk))
+    team_pk = parse_int(request.POST.get("team"))  # anything else: the form's error
+    if team_pk is not None and not any(t.pk == team_pk for t in teams):
+        team = team_get_for_user(user=request.user, pk=team_pk)
         require_role(request.user, team, Role.EDITOR)
     return teams
 
@@ -71,7 +72,8 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 def _new_page(request, *, family_form=None, jsonl_form=None, status=200, tab="family"):
     teams = list(team_list_for_editor(user=request.user))
-    initial = {"team": request.GET.get("team")} if request.GET.get("team") else {}
+    team_pk = int_param(request.GET, "team")  # the team to preselect
+    initial = {"team": team_pk} if team_pk is not None else {}
     context = {
         "teams": teams,
         "family_form": family_form or FamilyProjectForm(teams=teams, initial=initial),
@@ -147,14 +149,45 @@ def jsonl_preview(request: HttpRequest) -> HttpResponse:
     context = {
         "jsonl_form": form, "file_name": data["file"].name, "rows": items[:JSONL_PREVIEW_ROWS],
         "n_items": len(items), "errors": errors, "skills": skills, "confirm": confirm,
+        **_duplicates_context(creation.jsonl_eval_duplicates(
+            items, eval_share=data["eval_share"])),
     }
     return _preview_response(request, context, status=200 if confirm else 400)
+
+
+def _duplicates_context(duplicates: list) -> dict:
+    """What the preview shows of train rows that repeat eval rows: the refusal (count and
+    examples) and the label of the box that drops them."""
+    n = len(duplicates)
+    if not n:
+        return {"duplicates": 0}
+    return {"duplicates": n, "duplicates_message": creation.duplicates_message(duplicates),
+            "drop_label": f"drop the {n} train row{'s' if n != 1 else ''} that duplicate"
+                          f"{'s' if n == 1 else ''} eval rows"}
 
 
 @login_required
 @require_POST
 def jsonl_confirm(request: HttpRequest) -> HttpResponse:
-    """Step 2: create the project, its skills and examples from the checked upload."""
+    """Step 2: create the project, its skills and examples from the checked upload. The
+    upload is removed whatever the outcome (a refused confirm asks for the file again), so a
+    failed import leaves no file behind."""
+    try:
+        return _jsonl_confirm(request)
+    finally:
+        creation.upload_discard(token=request.POST.get("token"))
+
+
+@login_required
+@require_POST
+def jsonl_cancel(request: HttpRequest) -> HttpResponse:
+    """Step 2, the other way: drop the checked upload."""
+    creation.upload_discard(token=request.POST.get("token"))
+    messages.info(request, "Cancelled: the uploaded file was removed and nothing was saved.")
+    return redirect("projects:project-new")
+
+
+def _jsonl_confirm(request: HttpRequest) -> HttpResponse:
     teams = _writable_teams(request)
     form = JsonlConfirmForm(request.POST, teams=teams)
     if form.is_valid():
@@ -166,6 +199,7 @@ def jsonl_confirm(request: HttpRequest) -> HttpResponse:
                 name=data["name"], description=data["description"], text=text,
                 answer_mode=data["answer_mode"], eval_share=data["eval_share"],
                 require_review=data["require_review"],
+                drop_eval_duplicates=data["drop_eval_duplicates"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)

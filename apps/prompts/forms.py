@@ -1,9 +1,10 @@
 from django import forms
 
+from apps.common.forms import Form
 from apps.prompts.models import PromptRole, TeacherKind
 
 
-class TeacherForm(forms.Form):
+class TeacherForm(Form):
     name = forms.CharField(max_length=100, help_text="Unique within the project, e.g. gpt-4o.")
     kind = forms.ChoiceField(
         choices=TeacherKind.choices, initial=TeacherKind.ORACLE, label="Backend",
@@ -11,20 +12,25 @@ class TeacherForm(forms.Form):
     )
     base_url = forms.CharField(
         max_length=500, required=False, label="Base URL",
-        help_text="OpenAI-compatible only: the API root, e.g. http://127.0.0.1:8000/v1.",
+        help_text="OpenAI-compatible only: the API root, e.g. https://api.openai.com/v1. A "
+                  "loopback or private host (a local vLLM or Ollama) must be on the server's "
+                  "STUDIO_TEACHER_ALLOWED_HOSTS.",
     )
     model = forms.CharField(max_length=200, required=False,
                             help_text="OpenAI-compatible only: the model name to ask for.")
     api_key = forms.CharField(
         max_length=500, required=False, label="API key", strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Stored and never shown again. Leave blank to keep the stored key "
-                  "(or for servers that need none).",
+        help_text="Stored encrypted and never shown again. Leave blank to keep the stored "
+                  "key (or for servers that need none); a new base URL or backend needs the "
+                  "key typed again, else the stored key is removed.",
     )
     clear_api_key = forms.BooleanField(required=False, label="Remove the stored key")
     model_dir = forms.CharField(
         max_length=500, required=False, label="Local model directory",
-        help_text="Local model only: a Hugging Face model directory on the worker machines.",
+        help_text="Local model only: a Hugging Face model directory on the worker machines, "
+                  "under the model roots (STUDIO_MODEL_ROOTS) or a checkpoint of this "
+                  "team's runs.",
     )
     timeout_s = forms.FloatField(min_value=0.1, initial=60.0, label="Timeout (seconds)",
                                  help_text="Per request; a test call waits at most 15 s.")
@@ -49,14 +55,14 @@ class TeacherForm(forms.Form):
             "concurrency")}
 
 
-class PromptNewForm(forms.Form):
+class PromptNewForm(Form):
     role = forms.ChoiceField(choices=PromptRole.choices)
     name = forms.CharField(max_length=100, help_text="e.g. terse-grader; unique per role.")
     template = forms.CharField(widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}))
     note = forms.CharField(max_length=200, required=False, help_text="What this version changes.")
 
 
-class PromptVersionForm(forms.Form):
+class PromptVersionForm(Form):
     template = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 16, "spellcheck": "false"}), strip=False,
         help_text="Use {{ name }} placeholders for the variables listed; nothing else.",
@@ -64,7 +70,7 @@ class PromptVersionForm(forms.Form):
     note = forms.CharField(max_length=200, required=False, help_text="What this version changes.")
 
 
-class PreviewForm(forms.Form):
+class PreviewForm(Form):
     template = forms.CharField(strip=False, required=False, widget=forms.HiddenInput)
     example = forms.IntegerField(
         required=False, min_value=1, label="Example #",
@@ -81,6 +87,6 @@ class TryForm(PreviewForm):
         self.fields["teacher"].queryset = teachers
 
 
-class DiffForm(forms.Form):
+class DiffForm(Form):
     a = forms.IntegerField(min_value=1, label="From version")
     b = forms.IntegerField(min_value=1, label="To version")

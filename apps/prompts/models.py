@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from apps.common.secrets import EncryptedTextField
 from apps.projects.models import Project
 
 
@@ -20,14 +21,15 @@ class PromptRole(models.TextChoices):
 
 
 class TeacherConfig(models.Model):
-    """How to reach a teacher. The API key is write-only: stored, never rendered."""
+    """How to reach a teacher. The API key is write-only: stored encrypted, never rendered,
+    and sent only to the base URL it was saved with (docs/security.md)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="teachers")
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=TeacherKind.choices, default=TeacherKind.ORACLE)
     base_url = models.CharField(max_length=500, blank=True)
     model = models.CharField(max_length=200, blank=True)
-    api_key = models.CharField(max_length=500, blank=True)
+    api_key = EncryptedTextField(blank=True)  # plain in Python, a Fernet token in the DB
     model_dir = models.CharField(max_length=500, blank=True)
     timeout_s = models.FloatField(default=60.0)
     max_retries = models.PositiveSmallIntegerField(default=3)

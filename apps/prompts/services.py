@@ -14,6 +14,7 @@ from apps.prompts.models import (
     TeacherPrompt,
     TeacherPromptVersion,
 )
+from apps.runs.model_paths import MODEL_DIR_REFUSED, model_dir_allowed
 from workers.engine.api import ROLES, default_template, validate_template
 
 _UNSET = object()
@@ -21,7 +22,10 @@ DEFAULT_PROMPT_NAME = "default"
 
 
 def check_teacher_fields(*, kind: str, base_url: str, model: str, model_dir: str,
-                          timeout_s: float, max_retries: int, concurrency: int) -> None:
+                          timeout_s: float, max_retries: int, concurrency: int,
+                          team_id: int | None = None) -> None:
+    """Refuse bad teacher settings, naming each field. With ``team_id``, a local model's
+    directory must also be one that team may load (``apps/runs/model_paths.py``)."""
     errors: dict[str, str] = {}
     if kind not in TeacherKind.values:
         errors["kind"] = f"must be one of {', '.join(TeacherKind.values)}"
@@ -32,6 +36,9 @@ def check_teacher_fields(*, kind: str, base_url: str, model: str, model_dir: str
             errors["model"] = "an openai teacher needs a model name"
     if kind == TeacherKind.HF_LOCAL and not model_dir:
         errors["model_dir"] = "an hf_local teacher needs a local model directory"
+    elif (kind == TeacherKind.HF_LOCAL and team_id is not None
+          and not model_dir_allowed(model_dir, team_id=team_id)):
+        errors["model_dir"] = MODEL_DIR_REFUSED
     if not timeout_s > 0:
         errors["timeout_s"] = "must be positive"
     if not 0 <= max_retries <= 10:
@@ -40,6 +47,14 @@ def check_teacher_fields(*, kind: str, base_url: str, model: str, model_dir: str
         errors["concurrency"] = "must be between 1 and 64"
     if errors:
         raise ValidationError(errors)
+
+
+def stored_key_usable(teacher: TeacherConfig, *, kind: str, base_url: str) -> bool:
+    """Whether the key stored on ``teacher`` may go with these settings: only to the endpoint
+    it was saved for (same kind and base URL). Otherwise an editor could point a saved
+    teacher at a server of theirs, leave the key field blank and have the stored key sent
+    there (by "test connection", the connection check or the next run)."""
+    return kind == teacher.kind and base_url == teacher.base_url
 
 
 @transaction.atomic
@@ -55,7 +70,8 @@ def teacher_config_create(
     if TeacherConfig.objects.filter(project=project, name=name).exists():
         raise ValidationError({"name": f"project {project.name!r} already has a teacher {name!r}"})
     check_teacher_fields(kind=kind, base_url=base_url, model=model, model_dir=model_dir,
-                          timeout_s=timeout_s, max_retries=max_retries, concurrency=concurrency)
+                          timeout_s=timeout_s, max_retries=max_retries, concurrency=concurrency,
+                          team_id=project.team_id)
     return TeacherConfig.objects.create(
         project=project, name=name, kind=kind, base_url=base_url, model=model, api_key=api_key,
         model_dir=model_dir, timeout_s=timeout_s, max_retries=max_retries,
@@ -70,9 +86,13 @@ def teacher_config_update(
     """Change fields of a teacher.
 
     The stored API key is replaced only by a non-blank ``api_key`` (a form never shows the
-    key, so a blank field means "keep it"); ``clear_api_key=True`` removes it.
+    key, so a blank field means "keep it"); ``clear_api_key=True`` removes it. A blank key
+    keeps the stored one only while kind and base URL stay the same: a teacher moved to
+    another endpoint without a new key loses its key (see :func:`stored_key_usable`).
     """
     require_role(user, teacher.project.team, Role.EDITOR)
+    same_endpoint = stored_key_usable(teacher, kind=fields.get("kind", teacher.kind),
+                                      base_url=fields.get("base_url", teacher.base_url))
     allowed = {"name", "kind", "base_url", "model", "model_dir", "timeout_s", "max_retries",
                "concurrency"}
     unknown = set(fields) - allowed
@@ -84,11 +104,14 @@ def teacher_config_update(
         kind=teacher.kind, base_url=teacher.base_url, model=teacher.model,
         model_dir=teacher.model_dir, timeout_s=teacher.timeout_s,
         max_retries=teacher.max_retries, concurrency=teacher.concurrency,
+        team_id=teacher.project.team_id,
     )
     if clear_api_key:
         teacher.api_key = ""
     elif api_key is not _UNSET and api_key:
         teacher.api_key = api_key
+    elif not same_endpoint:
+        teacher.api_key = ""  # the stored key was given for the old endpoint only
     teacher.save()
     return teacher
 

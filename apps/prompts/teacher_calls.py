@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from apps.accounts.models import Role
@@ -28,7 +29,8 @@ from apps.prompts.selectors import (
     prompt_versions_current,
     task_text,
 )
-from apps.prompts.services import check_teacher_fields
+from apps.prompts.services import check_teacher_fields, stored_key_usable
+from apps.runs.model_paths import MODEL_DIR_REFUSED, model_dir_for_worker, model_dir_resolve
 from workers.engine.api import (
     MAX_ATTEMPTS,
     EngineError,
@@ -49,6 +51,9 @@ from workers.engine.api import (
 logger = logging.getLogger(__name__)
 
 CALL_TIMEOUT_CAP = 15.0
+STORED_KEY_WITHHELD = ("The stored API key goes only to the base URL it was saved with, so "
+                       "this call was made without a key. Type the key to use it with this "
+                       "URL; saving without one removes the stored key.")
 TEACHER_FIELDS = ("kind", "base_url", "model", "api_key", "model_dir", "timeout_s",
                   "max_retries", "concurrency")
 
@@ -68,6 +73,7 @@ class TeacherCall:
     parse_error: str = ""
     seconds: float = 0.0
     note: str = ""
+    warning: str = ""  # shown above the result, e.g. that the stored key was not sent
 
     @property
     def ok(self) -> bool:
@@ -78,16 +84,26 @@ def teacher_spec(
     teacher: TeacherConfig | Mapping[str, Any], *, prompts: Mapping[str, str] | None = None,
     interactive: bool = False,
 ) -> TeacherSpec:
-    """The engine's TeacherSpec for a stored teacher (or the fields of a form)."""
+    """The engine's TeacherSpec for a stored teacher (or the fields of a form), with the
+    outbound allow list of ``STUDIO_TEACHER_ALLOWED_HOSTS``."""
     if isinstance(teacher, TeacherConfig):
         values = {name: getattr(teacher, name) for name in TEACHER_FIELDS}
     else:
         values = {name: teacher[name] for name in TEACHER_FIELDS if name in teacher}
-    spec = TeacherSpec(**values, prompts=dict(prompts or {}))
+    spec = TeacherSpec(**values, prompts=dict(prompts or {}),
+                       allowed_hosts=tuple(getattr(settings, "STUDIO_TEACHER_ALLOWED_HOSTS",
+                                                   ())))
     if interactive:
         spec = TeacherSpec(**{**spec.__dict__, "timeout_s": min(spec.timeout_s, CALL_TIMEOUT_CAP),
                               "max_retries": 0})
     return spec
+
+
+def redact(text: str, secret: str) -> str:
+    """``text`` with every occurrence of ``secret`` replaced (an error or answer that echoes
+    the request's headers must not show the key). A "key" of a few characters is no secret
+    (local servers take any) and replacing it would mangle ordinary text."""
+    return text.replace(secret, "[redacted]") if len(secret) >= 8 and text else text
 
 
 def build_web_teacher(spec: TeacherSpec, family: TaskFamily) -> Teacher:
@@ -131,15 +147,22 @@ def _call(
     build: TeacherBuilder = build_web_teacher,
 ) -> TeacherCall:
     started = time.monotonic()
+
+    def clean(text: str) -> str:  # the key never reaches the page or the log
+        return redact(text, spec.api_key)
+
     try:
         family = build_family(project.task_family, project.task_options)
-        raw = build(spec, family).call_raw(role, prompt)
+        raw = clean(build(spec, family).call_raw(role, prompt))
     except EngineError as exc:
-        return TeacherCall(role, prompt, raw=getattr(exc, "raw", ""), error=str(exc),
+        # A failed call shows its error (HTTP status and error class, or the outbound
+        # refusal), never the body it got back: a page must not relay what a server said.
+        return TeacherCall(role, prompt, error=clean(str(exc)),
                            seconds=time.monotonic() - started)
     except Exception as exc:  # a client error the engine does not wrap: show it, log it
-        logger.exception("teacher call for project %s failed", project.pk)
-        return TeacherCall(role, prompt, error=f"{type(exc).__name__}: {exc}",
+        logger.error("teacher call for project %s failed: %s", project.pk,
+                     clean("".join(traceback.format_exception(exc))))
+        return TeacherCall(role, prompt, error=clean(f"{type(exc).__name__}: {exc}"),
                            seconds=time.monotonic() - started)
     seconds = time.monotonic() - started
     skills, levels = _names_and_levels(project)
@@ -150,11 +173,10 @@ def _call(
     return TeacherCall(role, prompt, raw=raw, parsed=parsed, seconds=seconds)
 
 
-def _check_model_dir(model_dir: str) -> TeacherCall:
-    path = Path(model_dir)
-    if not path.is_dir():
-        return TeacherCall("solve", error=f"model directory {model_dir!r} does not exist on "
-                                          "this machine")
+def _check_model_dir(model_dir: str, *, team_id: int) -> TeacherCall:
+    path = model_dir_resolve(model_dir, team_id=team_id)
+    if path is None:  # one answer for missing and forbidden: no probing of the filesystem
+        return TeacherCall("solve", error=MODEL_DIR_REFUSED)
     if not (path / "config.json").is_file():
         return TeacherCall("solve", error=f"model directory {model_dir!r} has no config.json; "
                                           "is it a Hugging Face model directory?")
@@ -168,17 +190,25 @@ def teacher_test_connection(
 ) -> TeacherCall:
     """One real ``solve`` call with the given settings, on a real example of the project.
 
-    A blank API key uses the key stored on ``teacher`` (when editing one). Saves nothing.
+    A blank API key uses the key stored on ``teacher`` (when editing one) only while kind
+    and base URL are the stored ones; with another endpoint the call goes without a key and
+    the result says so (the stored key is never sent to a URL it was not saved for).
+    Saves nothing.
     """
     require_role(user, project.team, Role.EDITOR)
     values = {name: fields[name] for name in TEACHER_FIELDS if name in fields}
     check_teacher_fields(**{k: values.get(k, d) for k, d in (
         ("kind", TeacherKind.ORACLE), ("base_url", ""), ("model", ""), ("model_dir", ""),
         ("timeout_s", 60.0), ("max_retries", 3), ("concurrency", 4))})
-    if not values.get("api_key") and teacher is not None:
-        values["api_key"] = teacher.api_key
+    warning = ""
+    if not values.get("api_key") and teacher is not None and teacher.has_api_key:
+        if stored_key_usable(teacher, kind=values.get("kind", TeacherKind.ORACLE),
+                             base_url=values.get("base_url", "")):
+            values["api_key"] = teacher.api_key
+        else:
+            warning = STORED_KEY_WITHHELD
     if values.get("kind") == TeacherKind.HF_LOCAL:
-        return _check_model_dir(values.get("model_dir", ""))
+        return _check_model_dir(values.get("model_dir", ""), team_id=project.team_id)
     example = example_for_preview(project=project)
     if example is None:
         context = {"task": project.task_family, "question": "What is 2+3?"}
@@ -187,8 +217,9 @@ def teacher_test_connection(
     current = prompt_versions_current(project=project).get("solve")
     template = current.template if current else default_template("solve")
     prompt = render("solve", template, context)
-    return _call(spec=teacher_spec(values, interactive=True), project=project, role="solve",
-                 prompt=prompt)
+    result = _call(spec=teacher_spec(values, interactive=True), project=project, role="solve",
+                   prompt=prompt)
+    return replace(result, warning=warning) if warning else result
 
 
 def prompt_try(
@@ -224,10 +255,14 @@ def extract_skill_proposals(
     family = build_family(project.task_family, project.task_options)
     context = prompt_context_for_items(project=project, items=items, max_skills=max_skills)
     prompt = render("extract_skills", template, context)
-    teacher_obj = build(teacher_spec(teacher, prompts={"extract_skills": template}), family)
+    spec = teacher_spec(teacher, prompts={"extract_skills": template})
+    if spec.kind == TeacherKind.HF_LOCAL:  # checked again right before the worker loads it
+        spec = replace(spec, model_dir=model_dir_for_worker(spec.model_dir,
+                                                            team_id=project.team_id))
+    teacher_obj = build(spec, family)
     raw, message = "", ""
     for _ in range(MAX_ATTEMPTS):
-        raw = teacher_obj.call_raw("extract_skills", prompt)
+        raw = redact(teacher_obj.call_raw("extract_skills", prompt), spec.api_key)
         try:
             return parsers.parse_extract_skills(raw), raw
         except ParseError as exc:

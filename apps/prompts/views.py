@@ -7,11 +7,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import has_role, require_role
 from apps.common.forms import add_service_errors
+from apps.common.params import int_param
+from apps.common.ratelimit import RateLimit, rate_limited
 from apps.projects.selectors import project_get_for_user
 from apps.prompts import teacher_calls
 from apps.prompts.forms import (
@@ -51,6 +54,14 @@ def _project(request, pk, *, write=False):
 
 
 # --- teachers -------------------------------------------------------------------------------
+
+# Hidden from error reports (and Django's debug page) in the teacher views and every call
+# they make: the typed or stored API key and the dicts and specs that carry it.
+KEY_VARIABLES = ("api_key", "data", "fields", "values", "spec")
+KEY_REMOVED_MESSAGE = ("The stored API key was removed: it goes only to the base URL and "
+                       "backend it was saved with, and no new key was typed. Type the key "
+                       "again to use it with the new settings.")
+
 
 def _teachers_page(request, project, form=None, test=None, status=200):
     context = {
@@ -101,6 +112,8 @@ def _test_response(request, project, form, result, *, template, context):
 
 @login_required
 @require_POST
+@sensitive_post_parameters("api_key")
+@sensitive_variables(*KEY_VARIABLES)
 def teacher_new(request: HttpRequest, pk: int) -> HttpResponse:
     project = _project(request, pk, write=True)
     form = TeacherForm(request.POST)
@@ -127,6 +140,8 @@ def teacher_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@sensitive_post_parameters("api_key")
+@sensitive_variables(*KEY_VARIABLES)
 def teacher_edit(request: HttpRequest, pk: int, teacher_pk: int) -> HttpResponse:
     project = _project(request, pk)
     teacher = teacher_config_get(project=project, pk=teacher_pk)
@@ -143,6 +158,7 @@ def teacher_edit(request: HttpRequest, pk: int, teacher_pk: int) -> HttpResponse
     if form.is_valid():
         result, may_save = _test_or_check(request, project, form, teacher=teacher)
         if may_save:
+            had_key = teacher.has_api_key
             try:
                 teacher_config_update(
                     user=request.user, teacher=teacher, api_key=form.cleaned_data["api_key"],
@@ -152,6 +168,8 @@ def teacher_edit(request: HttpRequest, pk: int, teacher_pk: int) -> HttpResponse
                 add_service_errors(form, exc)
             else:
                 messages.success(request, f"Saved teacher {teacher.name!r}.")
+                if had_key and not teacher.has_api_key and not form.cleaned_data["clear_api_key"]:
+                    messages.warning(request, KEY_REMOVED_MESSAGE)
                 return redirect("prompts:teacher-list", pk=project.pk)
         if request.POST.get("action") == "test" or result is not None:
             return _test_response(request, project, form, result,
@@ -212,7 +230,7 @@ def prompt_new(request: HttpRequest, pk: int) -> HttpResponse:
 def _prompt_page(request, project, prompt, *, form=None, status=200):
     versions = list(prompt_version_list_with_usage(prompt=prompt))
     by_number = {v.version: v for v in versions}
-    start = by_number.get(_int(request.GET.get("from"))) or (versions[0] if versions else None)
+    start = by_number.get(int_param(request.GET, "from")) or (versions[0] if versions else None)
     teachers = teacher_config_list_for_project(project=project)
     context = {
         "project": project, "prompt": prompt, "versions": versions,
@@ -229,10 +247,6 @@ def _prompt_page(request, project, prompt, *, form=None, status=200):
         }),
     }
     return render(request, "prompts/prompt_detail.html", context, status=status)
-
-
-def _int(value) -> int | None:
-    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 @login_required
@@ -264,8 +278,22 @@ def _example(project, form):
     return example
 
 
+# Each click renders the editor's text (preview) or calls a teacher (try it): per user, at
+# most this many a minute; past it the answer is a 429 naming the limit.
+PREVIEW_LIMIT = RateLimit("prompt-preview", 30, 60, what="previews")
+TRY_LIMIT = RateLimit("prompt-try", 10, 60, what="teacher calls")
+
+
+def _limit_reached(partial: str):
+    def respond(request, message):
+        return render(request, f"prompts/prompt_detail.html#{partial}",
+                      {"template_errors": [message]})
+    return respond
+
+
 @login_required
 @require_POST
+@rate_limited(PREVIEW_LIMIT, respond=_limit_reached("preview-result"))
 def prompt_preview(request: HttpRequest, pk: int, prompt_pk: int) -> HttpResponse:
     """The editor's text rendered on a real example of the project (htmx partial)."""
     project = _project(request, pk)
@@ -287,6 +315,7 @@ def prompt_preview(request: HttpRequest, pk: int, prompt_pk: int) -> HttpRespons
 
 @login_required
 @require_POST
+@rate_limited(TRY_LIMIT, respond=_limit_reached("try-result"))
 def prompt_try(request: HttpRequest, pk: int, prompt_pk: int) -> HttpResponse:
     """One real teacher call with the editor's text: raw output and the parser's reading."""
     project = _project(request, pk, write=True)

@@ -77,6 +77,23 @@ def progress_summary(
     }
 
 
+def split_overlap(rounds: Sequence[Mapping[str, Any]]) -> dict | None:
+    """The run's train/eval overlap line from its rounds (``index``, ``overlap``,
+    ``overlap_removed``): the most eval or held-out problems any round found in its training
+    data (0 for an honest run) and the pool rows the worker removed at setup for repeating
+    one. None before round 0 is recorded; ``recorded`` False for rounds that predate it."""
+    if not rounds:
+        return None
+    found = [int(r["overlap"]) for r in rounds if r.get("overlap") is not None]
+    if not found:
+        return {"recorded": False, "label": "train/eval overlap: not recorded"}
+    items = max(found)
+    first = rounds[0]
+    removed = int(first.get("overlap_removed") or 0) if first.get("index") == 0 else 0
+    return {"recorded": True, "items": items, "removed": removed, "ok": items == 0,
+            "label": f"train/eval overlap: {items} item{'' if items == 1 else 's'}"}
+
+
 def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from apps.common.forms import add_service_errors
+from apps.common.db import INT32_MAX, INT32_MIN
+from apps.common.forms import Form, add_service_errors
 from apps.common.widgets import FastSelect, freeze_choices
 from apps.curricula.models import Curriculum
 from apps.prompts.models import TeacherConfig
@@ -40,7 +41,7 @@ ERROR_FIELDS = {
 }
 
 
-class RunLaunchForm(forms.Form):
+class RunLaunchForm(Form):
     name = forms.CharField(max_length=200, required=False,
                            help_text="Leave empty for '<curriculum> seed <seed>'.")
     preset = forms.ChoiceField(
@@ -51,7 +52,8 @@ class RunLaunchForm(forms.Form):
     model_dir = forms.CharField(
         max_length=500, required=False, label="Local model directory",
         help_text="An absolute path to a Hugging Face model directory on the GPU workers "
-                  "(instead of a preset).",
+                  "(instead of a preset): under the model roots (STUDIO_MODEL_ROOTS) or a "
+                  "checkpoint of this team's runs.",
     )
     max_length = forms.IntegerField(min_value=8, max_value=4096,
                                     help_text="Tokens per prompt and answer.")
@@ -67,7 +69,7 @@ class RunLaunchForm(forms.Form):
     lr = forms.FloatField(label="Learning rate", widget=forms.NumberInput(attrs={"step": "any"}))
     eval_size = forms.IntegerField(min_value=1, max_value=1_000_000,
                                    help_text="Items in the eval split.")
-    seed = forms.IntegerField()
+    seed = forms.IntegerField(min_value=INT32_MIN, max_value=INT32_MAX)
     device = forms.ChoiceField(choices=DEVICES)
     synth_requires_review = forms.BooleanField(
         required=False, label="Synthesized data waits for review",

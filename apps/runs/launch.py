@@ -20,9 +20,10 @@ DEFAULT_MAX_LENGTH = 64
 
 
 def _student_name(*, project: Project, preset: str, model_dir: str, max_length: int) -> str:
-    base = preset or PurePath(model_dir).name or "model"
-    if max_length != DEFAULT_MAX_LENGTH:
-        base = f"{base} ({max_length} tokens)"
+    tokens = f" ({max_length} tokens)" if max_length != DEFAULT_MAX_LENGTH else ""
+    # The folder name is cut so that the name, its tokens and a " #n" fit the column.
+    room = StudentSpec._meta.get_field("name").max_length - len(tokens) - len(" #999999")
+    base = (preset or PurePath(model_dir).name or "model")[:room] + tokens
     taken = set(
         StudentSpec.objects.filter(project=project, name__startswith=base)
         .values_list("name", flat=True)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import F, FloatField, OuterRef, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
@@ -7,6 +8,7 @@ from django.shortcuts import get_object_or_404
 
 from apps.projects.models import Example, Project
 from apps.projects.selectors import example_item
+from apps.runs.model_paths import model_dir_for_worker
 from apps.runs.models import (
     LevelStat,
     Round,
@@ -89,14 +91,16 @@ def run_count_for_project(*, project: Project) -> int:
 
 
 def round_list_light(*, run: Run) -> list[dict]:
-    """The run's rounds, oldest first, as ``{id, index, accuracy, seconds}``: only the
-    numbers the charts and the ETA need are read out of the metrics, in the database."""
+    """The run's rounds, oldest first, as ``{id, index, accuracy, seconds, overlap,
+    overlap_removed}``: only the numbers the charts, the ETA and the train/eval overlap line
+    need are read out of the metrics, in the database (None where a round lacks one)."""
     def metric(key: str):
         return Cast(KeyTextTransform(key, "metrics"), FloatField())
 
     return list(
         Round.objects.filter(run=run).order_by("index")
-        .values("id", "index", accuracy=metric("accuracy"), seconds=metric("seconds"))
+        .values("id", "index", accuracy=metric("accuracy"), seconds=metric("seconds"),
+                overlap=metric("overlap"), overlap_removed=metric("overlap_removed"))
     )
 
 
@@ -150,14 +154,26 @@ def level_rows_for_run(*, run: Run) -> list[dict]:
 
 
 def run_for_worker(*, run_id: int) -> Run:
-    return Run.objects.select_related("teacher_config").get(pk=run_id)
+    return Run.objects.select_related("teacher_config", "project").get(pk=run_id)
 
 
 def run_spec_for_worker(*, run: Run) -> RunSpec:
-    """The run's frozen spec, with the teacher's API key read from its config row (the
-    stored spec never holds it)."""
+    """The run's frozen spec as this worker must run it: the teacher's API key read from its
+    config row (the stored spec never holds it), the teacher's allow list from
+    ``STUDIO_TEACHER_ALLOWED_HOSTS`` as it is now, and the model directories checked again
+    against the model roots and the team's runs and replaced by their resolved paths
+    (:class:`ModelLoadError` if one is refused; see ``apps/runs/model_paths.py``)."""
     data = dict(run.spec)
-    data["teacher"] = {**data.get("teacher", {}), "api_key": run.teacher_config.api_key}
+    teacher = {**data.get("teacher", {}), "api_key": run.teacher_config.api_key,
+               "allowed_hosts": list(getattr(settings, "STUDIO_TEACHER_ALLOWED_HOSTS", []))}
+    student = dict(data.get("student", {}))
+    team_id = run.project.team_id
+    if student.get("model_dir"):
+        student["model_dir"] = model_dir_for_worker(student["model_dir"], team_id=team_id)
+    if teacher.get("kind") == "hf_local":
+        teacher["model_dir"] = model_dir_for_worker(teacher.get("model_dir", ""),
+                                                    team_id=team_id)
+    data["teacher"], data["student"] = teacher, student
     return RunSpec.from_dict(data)
 
 

@@ -8,12 +8,14 @@ from django.db import transaction
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import require_role
+from apps.common.db import INT32_MAX, INT32_MIN
 from apps.curricula.models import Curriculum
 from apps.curricula.services import curriculum_params_clean
 from apps.projects.models import Example, Project
-from apps.prompts.models import TeacherConfig, TeacherPromptVersion
+from apps.prompts.models import TeacherConfig, TeacherKind, TeacherPromptVersion
 from apps.prompts.selectors import prompt_versions_current
 from apps.runs.dispatch import enqueue_artifacts_delete_on_commit, enqueue_run_on_commit
+from apps.runs.model_paths import MODEL_DIR_REFUSED, model_dir_allowed
 from apps.runs.models import Run, RunStatus, StudentSpec
 from apps.runs.recording import run_event_log
 from apps.runs.states import (
@@ -36,12 +38,16 @@ def student_spec_create(
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = "must not be empty"
+    elif len(name) > StudentSpec._meta.get_field("name").max_length:
+        errors["name"] = f"at most {StudentSpec._meta.get_field('name').max_length} characters"
     elif StudentSpec.objects.filter(project=project, name=name).exists():
         errors["name"] = f"project {project.name!r} already has a student {name!r}"
     if bool(preset) == bool(model_dir):
         errors["preset"] = "give exactly one of a preset or a model directory"
     if preset and preset not in StudentSpec.Preset.values:
         errors["preset"] = f"must be one of {', '.join(StudentSpec.Preset.values)}"
+    if model_dir and not preset and not model_dir_allowed(model_dir, team_id=project.team_id):
+        errors["model_dir"] = MODEL_DIR_REFUSED
     if lora is not None and not isinstance(lora, dict):
         errors["lora"] = "must be a JSON object of LoraConfig keywords, e.g. {\"r\": 8}"
     if max_length < 8:
@@ -88,9 +94,23 @@ def _build_spec(
         "synth_requires_review": synth_requires_review,
     }
     try:
-        return RunSpec.from_dict(raw).to_dict()
+        spec = RunSpec.from_dict(raw).to_dict()
     except SpecError as exc:
         raise ValidationError({exc.field: str(exc)}) from None
+    # The worker fills the teacher's allow list from the settings when it runs (so a
+    # changed STUDIO_TEACHER_ALLOWED_HOSTS applies); the stored snapshot holds none.
+    spec["teacher"].pop("allowed_hosts", None)
+    return spec
+
+
+def _check_model_dirs(*, project: Project, student: StudentSpec, teacher: TeacherConfig) -> None:
+    """A launch refuses model directories outside the roots or of another team's runs (the
+    student or teacher may predate the rule, or the folder may have moved since)."""
+    if student.model_dir and not model_dir_allowed(student.model_dir, team_id=project.team_id):
+        raise ValidationError({"spec.student.model_dir": MODEL_DIR_REFUSED})
+    if (teacher.kind == TeacherKind.HF_LOCAL
+            and not model_dir_allowed(teacher.model_dir, team_id=project.team_id)):
+        raise ValidationError({"spec.teacher.model_dir": MODEL_DIR_REFUSED})
 
 
 @transaction.atomic
@@ -121,7 +141,10 @@ def run_create(
         roles.add(v.prompt.role)
     if synth_requires_review is None:
         synth_requires_review = project.require_review
+    if isinstance(seed, bool) or not isinstance(seed, int) or not INT32_MIN <= seed <= INT32_MAX:
+        raise ValidationError({"seed": f"must be a whole number from {INT32_MIN} to {INT32_MAX}"})
     params = curriculum_params_clean(strategy=curriculum.strategy, params=curriculum.params)
+    _check_model_dirs(project=project, student=student, teacher=teacher_config)
     spec = _build_spec(
         project=project, student=student, teacher=teacher_config, curriculum=curriculum,
         params=params, versions=versions, rounds=rounds, steps_per_round=steps_per_round,

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import has_role
+from apps.common.params import int_param
 from apps.curricula.selectors import curriculum_list_for_project
 from apps.projects.selectors import project_get_for_user
 from apps.prompts.selectors import prompt_versions_current, teacher_config_list_for_project
@@ -19,6 +20,7 @@ from apps.runs.display import (
     progress_summary,
     run_list_rows,
     skill_rows,
+    split_overlap,
     state_tables,
 )
 from apps.runs.forms import RunLaunchForm
@@ -41,6 +43,7 @@ from apps.runs.states import CONTROLS, run_controls
 
 LOG_TAIL = 50
 RUNS_PER_PAGE = 100
+MAX_PAGE = 1_000_000  # a bound on ?page= that keeps the offset a number the database holds
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED)
 # The services of the controls in ``CONTROLS`` (delete answers differently: see run_action).
 ACTIONS = {"cancel": run_cancel, "pause": run_pause, "resume": run_resume, "retry": run_retry}
@@ -50,8 +53,7 @@ ACTIONS = {"cancel": run_cancel, "pause": run_pause, "resume": run_resume, "retr
 @require_GET
 def run_list(request: HttpRequest, pk: int) -> HttpResponse:
     project = project_get_for_user(user=request.user, pk=pk)
-    page = request.GET.get("page", "1")
-    page = int(page) if page.isdigit() and int(page) > 0 else 1
+    page = int_param(request.GET, "page", default=1, minimum=1, maximum=MAX_PAGE)
     runs = run_rows_for_project(project=project, offset=(page - 1) * RUNS_PER_PAGE,
                                 limit=RUNS_PER_PAGE)
     n_runs = run_count_for_project(project=project) \
@@ -177,6 +179,7 @@ def _live_context(request: HttpRequest, run: Run) -> dict:
         "progress": progress,
         "log": log_text(run_events_tail(run=run, limit=LOG_TAIL)),
         "state_tables": state_tables(latest.curriculum_state if latest else None),
+        "overlap": split_overlap(rounds),
         "accuracy_figure": accuracy,
         "share_figure": shares,
         "controls": _controls(run, can_edit),

@@ -7,7 +7,17 @@ PostgreSQL and ``CELERY_BROKER_URL`` to Redis.
 
 from pathlib import Path
 
-from config.env import broker_url, database_config, env_bool, env_int, env_list, env_str
+from config.env import (
+    broker_url,
+    database_config,
+    enable_pool,
+    env_bool,
+    env_fernet_keys,
+    env_int,
+    env_list,
+    env_paths,
+    env_str,
+)
 from workers.queues import ROUTES, Queue, TaskName
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -17,6 +27,10 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# Teachers' API keys are stored encrypted (apps/common/secrets.py) with these Fernet keys:
+# the first encrypts, all decrypt (rotation: docs/security.md). Unset (development, tests),
+# one key is derived from SECRET_KEY; production settings refuse to start without it.
+STUDIO_SECRET_KEYS = env_fernet_keys("STUDIO_SECRET_KEYS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -37,6 +51,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # CSP, nosniff, referrer policy, frame denial (docs/security.md, "Web")
+    "apps.common.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -65,6 +81,14 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_config("DATABASE_URL", DATA_DIR / "studio.sqlite3")}
+# Web processes (`make web`, `make demo`, the web container) set STUDIO_DB_POOL=1: each
+# process then shares a psycopg pool of at most STUDIO_DB_POOL_MAX_SIZE connections among its
+# threads, and a burst of requests waits up to STUDIO_DB_POOL_TIMEOUT_S for one instead of
+# opening a connection per thread until PostgreSQL refuses more. Celery workers keep one
+# connection per process (a pool must not be shared across the fork of a worker pool).
+if env_bool("STUDIO_DB_POOL", False):
+    enable_pool(DATABASES["default"], max_size=env_int("STUDIO_DB_POOL_MAX_SIZE", 8),
+                timeout_s=float(env_int("STUDIO_DB_POOL_TIMEOUT_S", 20)))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -94,6 +118,28 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Checkpoints and exports: a local path or a shared filesystem path seen by every worker.
 STUDIO_ARTIFACTS_DIR = Path(env_str("STUDIO_ARTIFACTS_DIR", str(DATA_DIR / "artifacts")))
+
+# Security (docs/security.md). Teacher calls reach only public addresses; these hosts
+# ("host" or "host:port", e.g. "127.0.0.1:8000,ollama:11434") may be loopback or private
+# (a local vLLM or Ollama server).
+STUDIO_TEACHER_ALLOWED_HOSTS = env_list("STUDIO_TEACHER_ALLOWED_HOSTS", [])
+# Model directories (a student's or a local teacher's) must lie under one of these roots, or
+# be a checkpoint of a run of the same team in STUDIO_ARTIFACTS_DIR. The web and the workers
+# must see them at the same paths.
+STUDIO_MODEL_ROOTS = env_paths("STUDIO_MODEL_ROOTS", [DATA_DIR / "models"])
+
+# Rate limits (apps/common/ratelimit.py: sign-in failures, prompt previews, "try it") count
+# in the default cache. Local memory is per process: with several web processes set
+# STUDIO_CACHE_URL=redis://HOST:6379/1 so that they share one count (docs/security.md, Web).
+_CACHE_URL = env_str("STUDIO_CACHE_URL", "")
+if _CACHE_URL and not _CACHE_URL.startswith(("redis://", "rediss://")):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("STUDIO_CACHE_URL must be a redis:// or rediss:// URL")
+CACHES = {"default": (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+    if _CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+)}
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = broker_url("CELERY_BROKER_URL", "filesystem://")
@@ -125,6 +171,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A pool process reports "up" only after worker_process_init, where GPU workers import torch
+# and the engine (3-4 s, more on a cold disk or with CUDA); Celery's default of 4 s killed
+# such processes at start. The UP message is the readiness signal; this bounds the wait.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = float(env_int("CELERY_WORKER_PROC_ALIVE_TIMEOUT", 60))
 CELERY_TASK_DEFAULT_QUEUE = str(Queue.DEFAULT)
 # Task modules: runs (gpu queue + sweeps) and teacher jobs (default queue); each task's
 # queue is in workers/queues.py.

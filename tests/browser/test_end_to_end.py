@@ -140,8 +140,11 @@ def test_configure_launch_and_watch_a_run(page, live_server, browser_worker, new
     assert rows.count() >= 2
     skills = rows.evaluate_all("rows => rows.map(r => r.dataset.skill)")
     table.locator("th[data-sort=skill] a").click()
-    expect(table.locator("tbody tr[data-skill]").first).to_have_attribute(
-        "data-skill", sorted(skills)[0])
+    # wait for the swap itself: the first row alone may be the same in both orders
+    expect(page).to_have_url(re.compile(r"\?sort=skill$"))
+    page.wait_for_function(
+        "want => Array.from(document.querySelectorAll('#skill-table tbody tr[data-skill]'))"
+        ".map(r => r.dataset.skill).join() === want", arg=",".join(sorted(skills)))
     sorted_names = table.locator("tbody tr[data-skill]").evaluate_all(
         "rows => rows.map(r => r.dataset.skill)")
     assert sorted_names == sorted(skills)

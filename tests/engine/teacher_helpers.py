@@ -6,7 +6,7 @@ import random
 import re
 from collections.abc import Callable, Iterable
 
-from workers.engine.tasks.base import Item, SkillInfo, TaskFamily
+from workers.engine.tasks.base import ATTRIBUTION_ERROR_ANALYSIS, Item, SkillInfo, TaskFamily
 from workers.engine.teachers.base import LLMTeacher
 
 _PROMPT = re.compile(r"(\d+)\+(\d+)=")
@@ -57,6 +57,12 @@ class SumFamily(TaskFamily):
         if m is None:
             return prediction.strip() == item.answer.strip()
         return prediction.strip() == str(int(m.group(1)) + int(m.group(2)))
+
+    def solve(self, item: Item) -> str | None:
+        m = _PROMPT.fullmatch(item.prompt.strip())
+        return None if m is None else str(int(m.group(1)) + int(m.group(2)))
+
+    attribution = ATTRIBUTION_ERROR_ANALYSIS
 
     def attribute(self, item: Item, prediction: str) -> tuple[str, ...]:
         a, b = (int(x) for x in _PROMPT.fullmatch(item.prompt).groups())

@@ -30,7 +30,7 @@ def test_sec_starts_uniform():
 
 
 def test_sec_update_and_softmax_by_hand():
-    s = make("sec")
+    s = make("sec", tau=1.0)  # the hand-worked numbers below are at tau = 1
     s.update(round=1, signals={1: sig(1, 8), 2: sig(2, 5), 3: sig(3, 0, samples=0)})
     # r1 = 2*sqrt(.8*.2) = .8 -> Q1 = .5*.8 = .4; r2 = 1 -> Q2 = .5; level 3 not sampled
     assert s.level_scores() == pytest.approx({1: 0.4, 2: 0.5, 3: 0.0})
@@ -40,6 +40,15 @@ def test_sec_update_and_softmax_by_hand():
     s.update(round=2, signals={1: sig(1, 10)})
     # r1 = 0 -> Q1 = .5*0 + .5*.4 = .2; Q2 and Q3 kept
     assert s.level_scores() == pytest.approx({1: 0.2, 2: 0.5, 3: 0.0})
+
+
+def test_sec_default_temperature_is_the_papers_low_one():
+    s = make("sec")
+    assert s.config["tau"] == 0.1
+    s.update(round=1, signals={1: sig(1, 8), 2: sig(2, 5), 3: sig(3, 0, samples=0)})
+    # Q = .4, .5, 0 -> exp(4), exp(5), exp(0) over their sum: the best arm clearly leads
+    assert s.level_probabilities() == pytest.approx(
+        {1: 0.267623, 2: 0.727475, 3: 0.004902}, abs=1e-6)
 
 
 def test_sec_temperature_and_alpha():

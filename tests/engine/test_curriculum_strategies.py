@@ -55,14 +55,14 @@ def test_unknown_strategy():
 
 def test_schema_for_the_browser():
     schema = {p["name"]: p for p in strategy_schema("sec")}
-    assert schema["tau"]["default"] == 1.0 and schema["alpha"]["default"] == 0.5
+    assert schema["tau"]["default"] == 0.1 and schema["alpha"]["default"] == 0.5
     assert {p["name"]: p["default"] for p in strategy_schema("dump")} == {
         "window": 300, "tau": 0.1, "sampling": "multinomial"}
     assert {p["name"]: p["default"] for p in strategy_schema("stat_sel")} == {
         "k": 5, "uniform_floor": 0.10}
     syn = {p["name"]: p["default"] for p in strategy_schema("stat_syn")}
-    assert (syn["n_propose"], syn["n_references"], syn["n_solutions"], syn["n_agree"]) == (
-        2, 3, 3, 2)
+    assert (syn["n_new"], syn["n_references"], syn["n_solutions"], syn["n_agree"],
+            syn["drop_solved"], syn["max_synth"]) == (2, 3, 3, 2, True, 0)
     mastery = {p["name"]: p["default"] for p in strategy_schema("mastery")}
     assert (mastery["promote"], mastery["demote"]) == (0.8, 0.4)
     assert strategy_schema("easy_to_hard")[0]["choices"] == ["linear", "step"]
@@ -137,3 +137,14 @@ def test_state_round_trip_resumes_identically(name):
         a.update(round=r + 1, signals=sigs[r])
         b.update(round=r + 1, signals=sigs[r])
         assert json.dumps(a.state(), sort_keys=True) == json.dumps(b.state(), sort_keys=True)
+
+
+def test_mastery_refuses_promote_at_or_below_demote_naming_both():
+    from workers.engine.curriculum import get_strategy
+
+    for promote, demote in ((0.3, 0.5), (0.4, 0.4)):
+        with pytest.raises(ParamError) as exc:
+            get_strategy("mastery").clean_params({"promote": promote, "demote": demote})
+        message = exc.value.errors["demote"]
+        assert "demote" in message and "promote" in message and f"{promote:g}" in message
+    assert get_strategy("mastery").clean_params({"promote": 0.5, "demote": 0.4})["demote"] == 0.4

@@ -103,3 +103,41 @@ def test_role_prompt_to_dict_lists_variables_for_the_editor():
     assert [v["name"] for v in data["variables"]] == [
         "task", "question", "reference", "prediction", "skills"]
     assert data["contract"].startswith("`<judge>")
+
+
+# --- size limits: the check is linear and refuses huge templates first ----------------------
+
+def test_a_template_over_the_size_limit_is_refused_naming_the_limit():
+    text = "{{ question }}" + "x" * (prompts.MAX_TEMPLATE_CHARS - len("{{ question }}"))
+    assert validate_template("solve", text) == []
+    errors = validate_template("solve", text + "x")
+    assert errors == [f"the template is {prompts.MAX_TEMPLATE_CHARS + 1:,} characters long; "
+                      f"the limit is {prompts.MAX_TEMPLATE_CHARS:,} characters"]
+
+
+def test_more_placeholders_than_the_limit_are_refused_naming_the_limit():
+    limit = prompts.MAX_PLACEHOLDERS
+    assert validate_template("solve", "{{ question }}" * limit) == []
+    errors = validate_template("solve", "{{ question }}" * (limit + 1))
+    assert errors == [f"the template has {limit + 1} placeholders; the limit is {limit} "
+                      "placeholders"]
+    with pytest.raises(TemplateError, match=f"the limit is {limit} placeholders"):
+        render("solve", "{{ question }}" * (limit + 1), {"question": "q"})
+
+
+@pytest.mark.parametrize("text", ["{{ x }}" * 200_000, "{{" * 200_000, "{{ a }}\n" * 200_000])
+def test_200000_placeholders_are_refused(text):
+    """A viewer's preview of such a text took a minute (the check was quadratic)."""
+    errors = validate_template("grade", text)
+    assert len(errors) == 1 and "the limit is 20,000 characters" in errors[0]
+    with pytest.raises(TemplateError, match="the limit is 20,000 characters"):
+        render("grade", text, {})
+
+
+@pytest.mark.timeout(30)
+def test_the_scan_is_one_linear_pass():
+    """200,000 placeholders on as many lines: one pass (lines counted as it goes)."""
+    found, unclosed = prompts._scan("{{ question }}\n" * 200_000 + "{{ tail")
+    assert len(found) == 200_000 and found[-1].line == 200_000 and unclosed is not None
+    found, unclosed = prompts._scan("{{" * 200_000 + "}}")
+    assert len(found) == 1 and unclosed is None

@@ -6,9 +6,11 @@ from workers.engine.errors import SkillError, SpecError
 from workers.engine.tasks import build_family
 from workers.engine.tasks.arithmetic import (
     ArithmeticFamily,
+    column_error_skills,
     has_borrow,
     has_carry,
     item_id,
+    solve_prompt,
 )
 from workers.engine.tasks.base import Item
 
@@ -83,12 +85,68 @@ def test_attribute_by_error_analysis():
     assert fam.attribute(final, "23") == ("carry",)  # the last carry dropped
     sub = _item("52-17=", "35", ("sub", "borrow"))
     assert fam.attribute(sub, "45") == ("borrow",)
-    assert fam.attribute(sub, "30") == ("sub", "borrow")
+    assert fam.attribute(sub, "30") == ("borrow",)  # the units column borrows
+    assert fam.attribute(sub, "25") == ("borrow",)  # the tens column lends
+    assert fam.attribute(sub, "x") == ("sub",)  # not a number: the operation failed
     no_borrow = _item("57-12=", "45", ("sub",))
     assert fam.attribute(no_borrow, "44") == ("sub",)
     mul = _item("12*34=", "408", ("mul_digit", "mul_multi", "add"))
     assert fam.attribute(mul, "84") == ("mul_multi",)  # partial products not shifted
     assert fam.attribute(mul, "400") == ("mul_digit", "mul_multi", "add")
+
+
+@pytest.mark.parametrize(("a", "b", "op", "prediction", "blamed"), [
+    (47, 38, "add", "85", ()),  # right
+    (47, 38, "add", "75", ("carry",)),  # tens (takes the carry) wrong
+    (47, 38, "add", "86", ("add",)),  # units (no carry in) wrong
+    (47, 38, "add", "74", ("add", "carry")),  # both columns wrong
+    (47, 38, "add", "95", ("carry",)),  # the carry added twice
+    (58, 67, "add", "25", ("carry",)),  # the final carry's extra digit dropped
+    (58, 67, "add", "115", ("carry",)),
+    (58, 67, "add", "1125", ("add",)),  # a digit where the answer has none
+    (12, 13, "add", "35", ("add",)),  # no column carries: add only
+    (999, 1, "add", "1000", ()),
+    (999, 1, "add", "990", ("carry",)),  # every column but the units takes a carry
+    (999, 1, "add", "1001", ("add",)),
+    (52, 17, "sub", "45", ("borrow",)),  # the lending tens column not decremented
+    (52, 17, "sub", "25", ("borrow",)),  # smaller digit from larger in the units
+    (52, 17, "sub", "34", ("borrow",)),
+    (54, 21, "sub", "43", ("sub",)),  # no borrow anywhere
+    (154, 21, "sub", "143", ("sub",)),
+    (150, 21, "sub", "139", ("borrow",)),  # units borrow, tens lends; hundreds is plain
+    (150, 21, "sub", "229", ("sub",)),
+    (100, 1, "sub", "109", ("borrow",)),  # a borrow through a zero
+    (47, 38, "add", "", ("add",)),  # no number at all: the operation failed
+    (47, 38, "add", "8 5", ("add",)),
+    (52, 17, "sub", "-35", ("sub",)),
+    (47, 38, "add", "085", ("add",)),  # right digits, written differently
+])
+def test_column_error_analysis(a, b, op, prediction, blamed):
+    assert column_error_skills(a, b, op, prediction) == blamed
+
+
+def test_column_error_analysis_covers_add_and_sub_only():
+    with pytest.raises(ValueError, match="add and sub"):
+        column_error_skills(2, 3, "mul", "5")
+
+
+def test_solver_computes_the_answer_from_the_prompt():
+    assert [solve_prompt(p) for p in ("47+38=", "52-17=", "12*34=", "3?7=", "5?5=", " 9+1= ")] \
+        == ["85", "35", "408", "<", "=", "10"]
+    assert solve_prompt("what is 2+2?") is None
+    fam = ArithmeticFamily()
+    wrong = _item("47+38=", "84", ("add", "carry"))
+    assert fam.solve(wrong) == "85"  # never read from the item's answer
+
+
+def test_attribution_blames_only_skills_on_the_item():
+    fam = ArithmeticFamily()
+    rng = random.Random(0)
+    for item in fam.sample(n=300, rng=rng):
+        for prediction in ("", "0", "1", item.answer + "1", item.answer[:-1] or "7"):
+            blamed = fam.attribute(item, prediction)
+            assert set(blamed) <= set(item.skills)
+            assert blamed == () if prediction == item.answer else blamed
 
 
 def test_generate_requires_the_skill_at_the_level():
@@ -135,10 +193,14 @@ def test_skill_weights_make_skills_rare():
     assert _share(pool, "carry") > 0.1  # other skills untouched
 
 
-def test_ids_are_unique_even_when_a_level_is_small():
-    items = ArithmeticFamily(levels=[1], ops=["compare"]).sample(n=300, rng=random.Random(0))
-    assert len({it.id for it in items}) == 300
-    assert len({it.prompt for it in items}) == 100  # every 1-digit pair, then repeats
+def test_a_small_level_gives_every_problem_once_and_refuses_more():
+    fam = ArithmeticFamily(levels=[1], ops=["compare"])
+    items = fam.sample(n=100, rng=random.Random(0))
+    assert len({it.prompt for it in items}) == len({it.id for it in items}) == 100
+    with pytest.raises(SpecError) as err:  # never a repeat: the pool size is refused
+        fam.sample(n=300, rng=random.Random(0))
+    assert err.value.field == "spec.task.pool_size"
+    assert "100 distinct problems" in str(err.value)
 
 
 def test_sample_restricted_levels_and_ops():

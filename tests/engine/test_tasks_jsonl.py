@@ -105,7 +105,9 @@ def test_family_from_text_and_sampling(tmp_path):
     assert {s.name for s in fam.skills()} == {"add", "geo"}
     assert not fam.can_generate()
     assert [i.id for i in fam.split("eval")] == ["b"]
-    assert [i.id for i in fam.sample(n=5, rng=random.Random(0), levels=[2])] == ["b"]
+    assert [i.id for i in fam.eval_items()] == ["b"]
+    # "b" is an eval row: never drawn for the training pool, even at its own level
+    assert fam.sample(n=5, rng=random.Random(0), levels=[2]) == []
     one = fam.sample(n=2, rng=random.Random(1))
     assert one == fam.sample(n=2, rng=random.Random(1))
     assert fam.verify(fam.items[1], "paris!")
@@ -141,3 +143,59 @@ def test_bad_options_name_the_field(options, field):
     with pytest.raises(SpecError) as exc:
         build_family("jsonl", options)
     assert exc.value.field == field
+
+
+def _split_lines() -> list[str]:
+    lines = [_line(id=f"t{i}", prompt=f"{i}+1=", answer=str(i + 1)) for i in range(6)]
+    lines += [_line(id="e1", prompt="7+1=", answer="8", split="eval"),
+              _line(id="h1", prompt="9+1=", answer="10", split="held_out"),
+              _line(id="t9", prompt="9+2=", answer="11", split="train")]
+    return lines
+
+
+def test_eval_and_held_out_rows_are_eval_items_and_never_pool():
+    fam = build_family("jsonl", {"lines": _split_lines()})
+    assert [i.id for i in fam.eval_items()] == ["e1", "h1"]
+    drawn = {i.id for i in fam.sample(n=100, rng=random.Random(0))}
+    assert drawn == {"t0", "t1", "t2", "t3", "t4", "t5", "t9"}
+    assert build_family("jsonl", {"lines": [GOOD[0]]}).eval_items() is None
+
+
+def test_the_loop_evaluates_on_the_declared_rows(tmp_path):
+    from tests.engine.student_helpers import tiny_run_spec
+    from workers.engine.loop import _Run
+    from workers.engine.records import RunHooks
+
+    spec = tiny_run_spec(task={"family": "jsonl", "options": {"lines": _split_lines()},
+                               "pool_size": 100, "eval_size": 4})
+    run = _Run(spec, tmp_path, RunHooks(), None, None)
+    assert [i.id for i in run.eval_items] == ["e1", "h1"]  # all of them, eval_size aside
+    assert {i.id for i in run.pool}.isdisjoint({"e1", "h1"})
+
+
+def test_data_with_only_eval_rows_is_refused():
+    with pytest.raises(SpecError) as exc:
+        build_family("jsonl", {"lines": [_line(split="eval")]})
+    assert exc.value.field == "spec.task.options.lines"
+
+
+def test_a_bad_byte_names_its_line(tmp_path):
+    path = tmp_path / "items.jsonl"
+    path.write_bytes(GOOD[0].encode() + b"\n" + _line(id="z", prompt="caf\u00e9").encode()
+                     .replace(b"\\u00e9", b"\xe9") + b"\n" + GOOD[1].encode() + b"\n")
+    with pytest.raises(ItemError) as exc:
+        build_family("jsonl", {"path": str(path)})
+    assert exc.value.item_id == "line 2"
+    assert "line 2: not valid UTF-8" in str(exc.value)
+    items, errors = parse_jsonl(path.read_bytes())
+    assert [i.id for i in items] == ["a", "b"]
+    assert [(n, m.split(" (")[0]) for n, m in errors] == [(2, "not valid UTF-8")]
+
+
+def test_line_breaks_inside_strings_and_a_byte_order_mark(tmp_path):
+    path = tmp_path / "items.jsonl"
+    odd = json.dumps({"prompt": "a\u2028b\x0cc", "answer": "1", "skills": ["s"], "level": 1},
+                     ensure_ascii=False)
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD[0].encode() + b"\r\n" + odd.encode() + b"\r\n")
+    fam = build_family("jsonl", {"path": str(path)})
+    assert [i.prompt for i in fam.items] == ["2+2=", "a\u2028b\x0cc"]

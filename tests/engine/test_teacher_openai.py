@@ -1,6 +1,7 @@
 """The openai teacher against a chat-completions server on loopback."""
 
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,8 +32,9 @@ def completion(content, prompt_tokens=11, completion_tokens=7):
 class FakeServer:
     """Each request pops the next scripted reply: (status, body, delay_s)."""
 
-    def __init__(self, replies):
+    def __init__(self, replies, host="127.0.0.1", headers=None):
         self.replies = list(replies)
+        extra_headers = dict(headers or {})
         self.requests: list[dict] = []
         self.lock = threading.Lock()
         server = self
@@ -53,6 +55,8 @@ class FakeServer:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
+                    for name, value in extra_headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
@@ -61,9 +65,12 @@ class FakeServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+        self.httpd = server_class((host, 0), Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.port = self.httpd.server_address[1]
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{self.port}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self):
@@ -75,9 +82,15 @@ class FakeServer:
         self.httpd.server_close()
 
 
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 def teacher_for(server, **spec_fields):
+    # The fake server listens on loopback, which the outbound policy refuses unless allowed.
     fields = {"kind": "openai", "base_url": server.url, "model": "m", "api_key": "k",
-              "timeout_s": 2.0, "max_retries": 3, "concurrency": 2, **spec_fields}
+              "timeout_s": 2.0, "max_retries": 3, "concurrency": 2,
+              "allowed_hosts": ("127.0.0.1",), **spec_fields}
     sleeps: list[float] = []
     teacher = build_teacher(TeacherSpec(**fields), SumFamily(), backoff_base=0.01,
                             backoff_max=0.05, sleep=sleeps.append)

@@ -70,7 +70,7 @@ def test_synthesize_drops_items_that_fail_the_verifier():
     teacher = OracleTeacher(Broken())
     items = teacher.synthesize(skill="carry", level=1, references=[], n=2, rng=random.Random(0))
     assert [i.prompt for i in items] == ["5+6="]
-    assert "item 'bad': its answer fails the verifier" in teacher.rejected[0].message
+    assert "differs from the family's solver ('15')" in teacher.rejected[0].message
 
 
 def test_synthesize_without_a_generator_is_an_error():

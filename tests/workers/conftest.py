@@ -138,7 +138,14 @@ class Cluster:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             text = worker.log.read_text(errors="replace") if worker.log.exists() else ""
-            # "ready." is logged by the main process; the preload line by the pool child.
+            # A pool child that did not report "up" in time (CELERY_WORKER_PROC_ALIVE_TIMEOUT;
+            # the engine preload runs before the report) is killed and replaced: say so.
+            if "Timed out waiting for UP message" in text:
+                raise AssertionError(f"worker {worker.name}: a pool process did not start in "
+                                     f"time (CELERY_WORKER_PROC_ALIVE_TIMEOUT):\n"
+                                     f"{worker.tail()}")
+            # "ready." is logged by the main process; the preload line by the pool child,
+            # just before it reports "up" to the main process.
             if " ready." in text and "engine preloaded" in text:
                 return
             if not worker.alive():

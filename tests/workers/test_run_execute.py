@@ -38,6 +38,8 @@ def test_launched_run_stores_every_round_with_profile_and_checkpoint(workers):
         model = AutoModelForCausalLM.from_pretrained(path)
         assert model.num_parameters() > 0
     assert rounds[1].plan["entries"] and rounds[2].metrics["steps"] == 4
+    # eval drawn first, the pool around it: the worker stores overlap 0 in round 0
+    assert rounds[0].metrics["overlap"] == 0 == rounds[0].metrics["overlap_removed"]
     progress = RunEvent.objects.filter(run=run, kind=RunEvent.Kind.PROGRESS, message="train",
                                        step__gt=0)
     last = progress.order_by("-id").first()

@@ -28,6 +28,7 @@ from workers.engine.errors import (
     EngineError,
     ItemError,
     ModelLoadError,
+    OutboundBlocked,
     RunCancelled,
     SkillError,
     SpecError,
@@ -36,11 +37,13 @@ from workers.engine.errors import (
 from workers.engine.profile import LevelStat, SkillStat
 from workers.engine.records import ProgressEvent, RoundRecord, RunHooks, RunSummary
 from workers.engine.spec import RunSpec, TeacherSpec
+from workers.engine.splits import normalize_prompt, overlap, problem_key
 from workers.engine.tasks.base import Item, SkillInfo, TaskFamily
 from workers.engine.tasks.jsonl import ANSWER_MODES, parse_jsonl
 from workers.engine.tasks.registry import FAMILIES, FamilyInfo, build_family
 from workers.engine.teachers import parsers
 from workers.engine.teachers.base import MAX_ATTEMPTS, Teacher
+from workers.engine.teachers.outbound import check_url
 from workers.engine.teachers.parsers import ParseError
 from workers.engine.teachers.prompts import (
     ROLES,
@@ -55,6 +58,8 @@ __all__ = [
     # catalog: task families
     "ANSWER_MODES", "FAMILIES", "FamilyInfo", "Item", "SkillInfo", "TaskFamily",
     "build_family", "family_skills", "parse_jsonl",
+    # disjoint splits: one notion of "the same problem" for the engine and the web
+    "normalize_prompt", "overlap", "problem_key",
     # catalog: curriculum strategies
     "STRATEGIES", "Param", "ParamError", "Strategy", "StrategyInfo", "get_strategy",
     "strategy_catalog", "validate_params",
@@ -62,6 +67,8 @@ __all__ = [
     "MAX_ATTEMPTS", "ROLES", "ParseError", "Teacher", "TemplateError", "build_interactive_teacher",
     "build_teacher", "default_template", "parsers", "render", "role_prompt",
     "validate_template",
+    # the outbound policy of teacher calls
+    "OutboundBlocked", "check_url",
     # specs and errors
     "EngineError", "ItemError", "ModelLoadError", "RunCancelled", "RunSpec", "SkillError",
     "SpecError", "TeacherError", "TeacherSpec",

@@ -11,6 +11,7 @@ from workers.engine.curriculum.base import ParamError, Strategy
 from workers.engine.errors import SpecError
 from workers.engine.seeding import round_rng
 from workers.engine.spec import RunSpec
+from workers.engine.splits import SplitGuard
 from workers.engine.tasks import build_family
 from workers.engine.tasks.base import Item, TaskFamily
 
@@ -75,13 +76,32 @@ def train_levels(spec: RunSpec, family: TaskFamily) -> list[int]:
     return levels
 
 
+def draw_eval(spec: RunSpec, family: TaskFamily) -> list[Item]:
+    """The run's eval split drawn from ``family`` (every level, held-out ones included);
+    a problem space too small for it names ``spec.task.eval_size``."""
+    try:
+        return family.sample(n=spec.task.eval_size, rng=round_rng(spec.seed, 0, "eval"))
+    except SpecError as exc:
+        if exc.field != "spec.task.pool_size":
+            raise
+        raise SpecError("spec.task.eval_size", str(exc)[len(exc.field) + 2:]) from exc
+
+
 def seed_pool(spec: RunSpec, family: TaskFamily, levels: list[int],
-              pool: list[Item] | None) -> list[Item]:
-    """``pool`` (the web's) or one drawn at the training ``levels``, less held-out items."""
+              pool: list[Item] | None, *, guard: SplitGuard | None = None) -> list[Item]:
+    """``pool`` (the web's) or one drawn at the training ``levels``, less held-out items.
+
+    With ``guard`` (holding the run's eval and held-out items) a drawn pool is drawn around
+    their problems, a given one loses the rows that repeat one (``guard.dropped_protected``
+    counts them), and the pool is recorded in the guard as the run's training data.
+    """
     drawer = pool_family(spec, family)  # checks pool_options even when pool is given
     if pool is None:
+        exclude = guard.protected_keys if guard is not None else frozenset()
         with _pool_options_errors(spec):
-            pool = drawer.sample(n=spec.task.pool_size, rng=round_rng(spec.seed, 0, "pool"),
-                                 levels=levels)
+            pool = drawer.sample_excluding(n=spec.task.pool_size,
+                                           rng=round_rng(spec.seed, 0, "pool"), levels=levels,
+                                           exclude=exclude)
     held = set(spec.task.held_out_levels)
-    return [it for it in pool if it.level not in held]
+    pool = [it for it in pool if it.level not in held]
+    return guard.exclude(pool) if guard is not None else pool

@@ -4,6 +4,19 @@
 class EngineError(Exception):
     """Base class for every error the engine raises on bad input or failure."""
 
+    def __reduce__(self):
+        # Subclasses take their own arguments (field, message, ...), so the default pickling
+        # (calling the class with ``args``) fails; a headless --compare worker process hands
+        # its error back to the parent pickled.
+        return _rebuild, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuild(cls: type, args: tuple, state: dict) -> EngineError:
+    err = cls.__new__(cls, *args)
+    err.args = args
+    err.__dict__.update(state)
+    return err
+
 
 class SpecError(EngineError):
     """A run spec (or one of its parts) has a wrong or missing field."""
@@ -44,6 +57,16 @@ class TeacherError(EngineError):
         self.role = role
         self.raw = raw
         super().__init__(f"teacher ({role}): {message}")
+
+
+class OutboundBlocked(TeacherError):
+    """A teacher URL the outbound policy refuses (``workers.engine.teachers.outbound``): a
+    scheme other than http/https, or a host that resolves to a loopback, private,
+    link-local, multicast, reserved or unspecified address and is not on the allow list.
+    Raised before any connection is made."""
+
+    def __init__(self, message: str):
+        super().__init__("connect", message)
 
 
 class RunCancelled(EngineError):

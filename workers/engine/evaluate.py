@@ -64,6 +64,12 @@ def generate_answers(student: Student, prompts: list[str], *, max_new_tokens: in
     return answers
 
 
+def eval_max_new_tokens(student: Student, items: list[Item]) -> int:
+    """The new-token limit of one evaluation: the longest reference answer (with its eos)
+    plus ANSWER_SLACK. Saved in each checkpoint's generation config."""
+    return max((student.answer_length(it.answer) for it in items), default=1) + ANSWER_SLACK
+
+
 def evaluate_items(student: Student, family: TaskFamily, items: list[Item], *,
                    split: str = "eval", batch_size: int = 64,
                    max_new_tokens: int | None = None,
@@ -118,7 +124,7 @@ def evaluate(student: Student, family: TaskFamily, items: list[Item], *,
     held = set(held_out_levels)
     main = [it for it in items if it.level not in held]
     apart = [it for it in items if it.level in held]
-    max_new = max((student.answer_length(it.answer) for it in items), default=1) + ANSWER_SLACK
+    max_new = eval_max_new_tokens(student, items)
     verdicts = evaluate_items(student, family, main, split="eval", batch_size=batch_size,
                               max_new_tokens=max_new, should_stop=should_stop)
     held_verdicts = evaluate_items(student, family, apart, split="held_out",

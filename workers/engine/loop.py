@@ -15,17 +15,24 @@ strategy and seed pool in ``assemble``, turning a plan into items in ``materiali
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import torch
 
 from workers.engine import checkpoint as ckpt
-from workers.engine.assemble import build_strategy, pool_family, seed_pool, train_levels
+from workers.engine.assemble import (
+    build_strategy,
+    draw_eval,
+    pool_family,
+    seed_pool,
+    train_levels,
+)
 from workers.engine.curriculum.base import ArmSignal, DataPlan, Observation, Strategy
 from workers.engine.curriculum.observe import observe
 from workers.engine.errors import EngineError, RunCancelled, SpecError
-from workers.engine.evaluate import EvalReport, evaluate, evaluate_items
+from workers.engine.evaluate import EvalReport, eval_max_new_tokens, evaluate, evaluate_items
 from workers.engine.materialize import Materializer
 from workers.engine.profile import Verdict
 from workers.engine.records import (
@@ -38,6 +45,7 @@ from workers.engine.records import (
 )
 from workers.engine.seeding import derive_seed, round_rng
 from workers.engine.spec import RunSpec
+from workers.engine.splits import SplitGuard
 from workers.engine.student import Student, build_student, resolve_device
 from workers.engine.tasks import build_family
 from workers.engine.tasks.base import Item, TaskFamily
@@ -50,6 +58,7 @@ __all__ = [  # records, seeds and assembly are re-exported for older importers
 
 SIGNAL_SAMPLES = 8  # training items per level the student answers before training (sec, dump)
 CHECKPOINTS = "checkpoints"
+EVAL_ITEMS_FILE = "eval_items.jsonl"  # in every checkpoint: the eval split, one item a line
 
 
 class _Run:
@@ -64,11 +73,18 @@ class _Run:
         self.family: TaskFamily = build_family(spec.task.family, spec.task.options)
         self.skills = [s.name for s in self.family.skills()]
         self.train_levels = train_levels(spec, self.family)
-        pool = seed_pool(spec, self.family, self.train_levels, pool)
+        # The eval split first, then the pool from what remains (DESIGN section 7).
+        if eval_items is None:  # rows the data sets aside (JSONL split), else a drawn split
+            eval_items = self.family.eval_items()
         if eval_items is None:
-            eval_items = self.family.sample(n=spec.task.eval_size,
-                                            rng=round_rng(spec.seed, 0, "eval"))
+            eval_items = draw_eval(spec, self.family)
         self.eval_items = list(eval_items)
+        # Eval and held-out problems: the pool is drawn around them (a pool handed in loses
+        # any row that repeats one, counted in ``overlap_removed``), synthesis never repeats
+        # them, and every round counts what still overlaps (``metrics["overlap"]``, 0).
+        self.guard = SplitGuard(self.eval_items)
+        pool = seed_pool(spec, self.family, self.train_levels, pool, guard=self.guard)
+        self.overlap_removed = self.guard.dropped_protected
         self.by_id = {it.id: it for it in self.eval_items}
         from workers.engine.teachers import build_teacher
 
@@ -76,7 +92,7 @@ class _Run:
         self.strategy = build_strategy(spec, skills=self.skills, levels=self.train_levels)
         self.data = Materializer(spec, self.teacher, skills=self.skills,
                                  train_levels=self.train_levels, pool=pool,
-                                 config=self.strategy.config)
+                                 config=self.strategy.config, guard=self.guard)
         self.synthesized: list[Item] = []
         self.records: list[RoundRecord] = []
         self.device = resolve_device(spec.device)
@@ -135,7 +151,15 @@ class _Run:
 
     def materialize(self, round_: int, plan: DataPlan) -> tuple[list[Item], list[Item], list[str]]:
         """(training items, synthesized items, notes) for ``plan``."""
-        return self.data.materialize(round_, plan, self.last_verdicts)
+        return self.data.materialize(round_, plan, self.last_verdicts,
+                                     solves=self.student_solves)
+
+    def student_solves(self, items: list[Item]) -> list[bool]:
+        """Whether the current student answers each item correctly (greedy): new items it
+        already solves are dropped before training (stat_syn's ``drop_solved``)."""
+        verdicts = evaluate_items(self.student, self.family, items, split="train",
+                                  should_stop=self.hooks.should_stop)
+        return [v.correct for v in verdicts]
 
     def signals(self, round_: int, train: list[Item]) -> dict[int, ArmSignal]:
         """The student's greedy success on up to SIGNAL_SAMPLES drawn items per level."""
@@ -171,18 +195,25 @@ class _Run:
     def save(self, round_: int, record: RoundRecord) -> Path:
         self.event(round_, "checkpoint")
         state = {
-            "spec": self.spec.to_dict(),
+            "spec": self.spec.to_dict(),  # no secrets: the teacher's API key is left out
             "curriculum": self.strategy.state(),
             "synthesized": [it.to_dict() for it in self.synthesized],
             "verdicts": [dataclasses.asdict(v) for v in self.last_verdicts],
             "teacher_usage": self.teacher.usage.to_dict(),
             "global_step": self.trainer.global_step,
+            "materializer": self.data.state(),  # the ids drawn in recent rounds
             "record": record.to_dict(),
         }
 
         def write(tmp: Path) -> None:
-            self.student.save(tmp)
+            # with the eval's new-token limit, so the saved model answers as the eval did
+            self.student.save(tmp, max_new_tokens=eval_max_new_tokens(self.student,
+                                                                      self.eval_items))
             torch.save(self.trainer.state_dict(), tmp / "optimizer.pt")
+            # the prompts state.json's verdicts answer, so the checkpoint alone reproduces them
+            with open(tmp / EVAL_ITEMS_FILE, "w", encoding="utf-8") as fh:
+                fh.writelines(json.dumps(it.to_dict(), ensure_ascii=False) + "\n"
+                              for it in self.eval_items)
 
         return ckpt.write_checkpoint(self.ckpt_root, round_, state, write)
 
@@ -203,8 +234,19 @@ class _Run:
         record = build_record(0, report, start, skills=self.skills, teacher=self.teacher,
                               curriculum_state=self.strategy.state(), plan={"entries": []},
                               probabilities={}, scores={}, samples={}, train_result=None,
-                              synthesized=[], notes=[])
+                              synthesized=[], notes=[], extra=self.split_metrics([], []))
         self.finish_round(0, record)
+
+    def split_metrics(self, train: list[Item], synthesized: list[Item]) -> dict:
+        """``overlap``: training data (pool, this round's items, synthesized ones) that is an
+        eval or held-out problem, which must be 0; ``overlap_removed``: rows of a given pool
+        dropped at setup for repeating one; ``distinct_items`` and ``max_repeat``: distinct
+        items of the round and the most times one was drawn."""
+        data = {it.id: it for it in [*self.pool, *self.synthesized, *synthesized, *train]}
+        drawn = Counter(it.id for it in train)
+        return {"overlap": self.guard.overlap(data.values()),
+                "overlap_removed": self.overlap_removed,
+                "distinct_items": len(drawn), "max_repeat": max(drawn.values(), default=0)}
 
     def run_round(self, round_: int) -> None:
         start = RoundStart.take(self.teacher)
@@ -229,7 +271,9 @@ class _Run:
                               curriculum_state=self.strategy.state(), plan=plan.to_dict(),
                               probabilities=probabilities, scores=scores,
                               samples=dict(sorted(samples.items())), train_result=result,
-                              synthesized=synthesized, notes=notes)
+                              synthesized=synthesized, notes=notes,
+                              synthesis=self.data.synthesis,
+                              extra=self.split_metrics(train, synthesized))
         self.finish_round(round_, record)
 
     def resume(self, round_: int) -> None:
@@ -241,6 +285,8 @@ class _Run:
             if hasattr(self.teacher.usage, key):
                 setattr(self.teacher.usage, key, value)
         self.synthesized = [Item.from_dict(d) for d in state["synthesized"]]
+        self.data.guard.record(self.synthesized)  # never synthesized again, pending or not
+        self.data.load_state(state.get("materializer", {}))
         if not self.spec.synth_requires_review:
             self.data.add_to_pool(self.synthesized)
         self.last_verdicts = [Verdict(**{**v, "skills": tuple(v["skills"]),

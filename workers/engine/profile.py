@@ -49,8 +49,11 @@ def build_profile(verdicts: list[Verdict], skills: list[str]) -> list[SkillStat]
             evaluated[s] += 1
             correct[s] += int(v.correct)
         if not v.correct:
-            for s in v.missing_skills:
-                failed[s] += 1
+            # only the item's own skills: a failure is never blamed on a skill it does not
+            # need, so a miss rate stays within 0..1 (teachers record such blame as errors)
+            for s in dict.fromkeys(v.missing_skills):
+                if s in v.skills:
+                    failed[s] += 1
     total_failed = sum(failed.values())
     rows = []
     for s in skills:

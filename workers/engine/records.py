@@ -44,7 +44,9 @@ class RoundRecord:
     level_samples: dict[int, int]  # training items drawn per level
     plan: dict
     curriculum_state: dict  # after this round's update: what resuming restores
-    metrics: dict  # accuracy, held_out_accuracy, train_loss, tokens_per_s, seconds, teacher
+    # accuracy, held_out_accuracy, train_loss, tokens_per_s, seconds, teacher; attribution
+    # (how failures were blamed on skills), teacher_errors, synthesis (see build_record)
+    metrics: dict
     synthesized: tuple[Item, ...]
     teacher_failures: tuple[dict, ...]
     checkpoint_dir: str | None
@@ -153,11 +155,25 @@ class RoundStart:
 
 def build_record(round_: int, report: EvalResult, start: RoundStart, *, skills: list[str],
                  teacher: Teacher, curriculum_state: dict, plan: dict, probabilities, scores,
-                 samples, train_result, synthesized, notes) -> RoundRecord:
-    """The record of round ``round_``; ``train_result`` is None for round 0."""
+                 samples, train_result, synthesized, notes, synthesis=None,
+                 extra: dict | None = None) -> RoundRecord:
+    """The record of round ``round_``; ``train_result`` is None for round 0.
+
+    ``metrics["attribution"]`` names how failures were blamed on skills ("teacher grade",
+    "oracle error analysis" or "all skills of failed items"); ``metrics["teacher_errors"]``
+    counts the round's teacher failures (their raw text is in ``teacher_failures``);
+    ``metrics["synthesis"]`` is None, or the round's synthesis accounting (a
+    ``teachers.base.Synthesis``): requested, proposed, kept and rejected by reason.
+    ``extra`` adds the loop's own metrics (``overlap``, ``overlap_removed``,
+    ``distinct_items``, ``max_repeat``: see ``loop._Run.split_metrics``).
+    """
     profile = report.profile(skills)
     evaluated = [s for s in profile if s.evaluated]
     usage = teacher.usage.to_dict()
+    failures = teacher.failures[start.failures:]
+    errors_by_role: dict[str, int] = {}
+    for f in failures:
+        errors_by_role[f.role] = errors_by_role.get(f.role, 0) + 1
     metrics = {
         "accuracy": report.accuracy,
         "held_out_accuracy": report.held_out_accuracy,
@@ -175,7 +191,12 @@ def build_record(round_: int, report: EvalResult, start: RoundStart, *, skills: 
         "teacher": {k: usage[k] - start.usage.get(k, 0) for k in usage},
         "teacher_total": usage,
         "teacher_rejected": len(getattr(teacher, "rejected", [])) - start.rejected,
+        "teacher_errors": len(failures),
+        "teacher_errors_by_role": dict(sorted(errors_by_role.items())),
+        "attribution": getattr(teacher, "attribution", ""),
+        "synthesis": synthesis.to_dict() if synthesis is not None else None,
         "notes": notes,
+        **(extra or {}),
     }
     return RoundRecord(
         round=round_, profile=profile, levels=report.levels,
@@ -185,6 +206,6 @@ def build_record(round_: int, report: EvalResult, start: RoundStart, *, skills: 
         level_samples={int(k): int(v) for k, v in samples.items()},
         plan=plan, curriculum_state=curriculum_state, metrics=metrics,
         synthesized=tuple(synthesized),
-        teacher_failures=tuple(f.to_dict() for f in teacher.failures[start.failures:]),
+        teacher_failures=tuple(f.to_dict() for f in failures),
         checkpoint_dir=None,
     )

@@ -41,12 +41,18 @@ class TeacherSpec:
     kind: str = "oracle"  # oracle | openai | hf_local
     base_url: str = ""
     model: str = ""
-    api_key: str = ""
+    # Secret: left out of repr() and of RunSpec.to_dict(), so no log line, stored spec,
+    # checkpoint or spec.json holds it; the caller passes it in (the web from the database).
+    api_key: str = field(default="", repr=False, metadata={"secret": True})
     model_dir: str = ""
     timeout_s: float = 60.0
     max_retries: int = 3
     concurrency: int = 4
     prompts: dict = field(default_factory=dict)  # role -> template text; missing roles: defaults
+    # Hosts (``host`` or ``host:port``) an openai teacher may call although they resolve to a
+    # loopback, private or link-local address (a local vLLM or Ollama server); see
+    # workers/engine/teachers/outbound.py. The web fills it from STUDIO_TEACHER_ALLOWED_HOSTS.
+    allowed_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,14 +82,28 @@ class RunSpec:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     synth_requires_review: bool = False  # synthesized items wait for human review
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+    def to_dict(self, *, secrets: bool = False) -> dict:
+        """Plain JSON of the spec, without its secret fields (the teacher's ``api_key``):
+        what is stored or written to disk never holds a key. ``secrets=True`` keeps them,
+        for handing a spec to another process in memory only."""
+        data = dataclasses.asdict(self)
+        if not secrets:
+            _drop_secrets(self, data)
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> RunSpec:
         spec = _build(cls, data, "spec")
         _check_values(spec)
         return spec
+
+
+def _drop_secrets(obj: Any, data: dict) -> None:
+    for f in dataclasses.fields(obj):
+        if f.metadata.get("secret"):
+            data.pop(f.name, None)
+        elif dataclasses.is_dataclass(value := getattr(obj, f.name)):
+            _drop_secrets(value, data[f.name])
 
 
 def _build(cls: type, data: Any, path: str) -> Any:

@@ -6,7 +6,10 @@ and ``AutoTokenizer.from_pretrained``. A local model directory (any causal LM) w
 way; LoRA adapters (peft) are optional.
 
 Items are formatted as ``<bos> prompt ANSWER_SEP`` followed by ``answer <eos>``: the loss is
-taken on the answer tokens only, and greedy generation stops at the answer's end.
+taken on the answer tokens only, and greedy generation stops at the answer's end. Every saved
+model directory holds that format in ``prompt_format.json`` and the greedy settings in
+``generation_config.json``, so plain transformers reproduces the engine's answers
+(docs/checkpoints.md).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from tokenizers import Tokenizer, decoders, models
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
+    GenerationConfig,
     LlamaConfig,
     LlamaForCausalLM,
     PreTrainedTokenizerFast,
@@ -34,6 +38,9 @@ PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIAL_TOKENS = (PAD, BOS, EOS, UNK)
 CHARS = "\n\t" + "".join(chr(c) for c in range(32, 127))  # printable ASCII
 ANSWER_SEP = "\n"  # between the prompt and the answer
+PROMPT_TEMPLATE = "{prompt}" + ANSWER_SEP  # the text a prompt is tokenized from (after bos)
+PROMPT_FORMAT_FILE = "prompt_format.json"
+PROMPT_FORMAT_VERSION = 1
 
 # Llama-style presets; parameter counts (char vocabulary, untied head) in docs/benchmarks.md.
 PRESETS: dict[str, dict] = {
@@ -124,10 +131,46 @@ class Student:
         if key not in self._cache:
             bos = [int(self.tokenizer.bos_token_id)] if self.tokenizer.bos_token_id is not None \
                 else []
-            ids = self._ids(prompt + ANSWER_SEP)
-            keep = max(1, self.max_length - 1 - len(bos))
+            ids = self._ids(PROMPT_TEMPLATE.format(prompt=prompt))
+            keep = self.max_prompt_tokens
             self._cache[key] = bos + ids[-keep:]
         return self._cache[key]
+
+    @property
+    def max_prompt_tokens(self) -> int:
+        """Tokens of the formatted prompt kept (the last ones), not counting bos."""
+        has_bos = self.tokenizer.bos_token_id is not None
+        return max(1, self.max_length - 1 - int(has_bos))
+
+    def prompt_format(self, *, max_new_tokens: int | None = None) -> dict:
+        """The contents of ``prompt_format.json``: how a prompt becomes token ids and how the
+        answer is read back, exactly as :meth:`encode_prompt`, :meth:`decode_answer` and
+        ``evaluate.generate_answers`` do it (docs/checkpoints.md)."""
+        return {
+            "format": "curriculum-studio-prompt",
+            "version": PROMPT_FORMAT_VERSION,
+            "prompt_template": PROMPT_TEMPLATE,
+            "prepend_bos": self.tokenizer.bos_token_id is not None,
+            "add_special_tokens": False,
+            "max_prompt_tokens": self.max_prompt_tokens,
+            "truncation": "left: a longer formatted prompt keeps its last max_prompt_tokens "
+                          "tokens, then bos is put in front",
+            "answer_template": "{answer}" + str(self.tokenizer.eos_token),
+            "max_new_tokens": max_new_tokens,
+            "read_back": "greedy decoding (generation_config.json); the answer is the text "
+                         "of the new tokens before the first eos token, decoded with "
+                         "skip_special_tokens=True",
+            "precision": "float32 on CPU; on CUDA the engine generates under bfloat16 "
+                         "autocast",
+            "docs": "docs/checkpoints.md",
+        }
+
+    def generation_config(self, *, max_new_tokens: int | None = None) -> GenerationConfig:
+        """Greedy decoding with the KV cache, stopping at the tokenizer's eos."""
+        kwargs = {"max_new_tokens": max_new_tokens} if max_new_tokens else {}
+        return GenerationConfig(do_sample=False, num_beams=1, use_cache=True,
+                                eos_token_id=self.eos_id, pad_token_id=self.pad_id,
+                                bos_token_id=self.tokenizer.bos_token_id, **kwargs)
 
     def encode_pair(self, prompt: str, answer: str) -> tuple[list[int], int]:
         """(ids, number of prompt tokens) for ``prompt`` + ``answer`` + eos, within max_length.
@@ -160,8 +203,10 @@ class Student:
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
-    def save(self, path: Path) -> None:
-        """A standard model directory; with LoRA the merged weights plus ``adapter/``."""
+    def save(self, path: Path, *, max_new_tokens: int | None = None) -> None:
+        """A complete model directory: config, weights, tokenizer, ``generation_config.json``
+        (greedy, at most ``max_new_tokens`` new tokens: the run's eval length) and
+        ``prompt_format.json``; with LoRA the merged weights plus ``adapter/``."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         hf_logging.disable_progress_bar()
@@ -172,6 +217,10 @@ class Student:
         else:
             self.model.save_pretrained(path)
         self.tokenizer.save_pretrained(path)
+        # after the model's own: a loaded model's sampling settings would not match ours
+        self.generation_config(max_new_tokens=max_new_tokens).save_pretrained(path)
+        (path / PROMPT_FORMAT_FILE).write_text(json.dumps(
+            self.prompt_format(max_new_tokens=max_new_tokens), indent=2))
         (path / "student.json").write_text(json.dumps(
             {"max_length": self.max_length, "lora": self.lora}, indent=2))
 
@@ -213,11 +262,36 @@ def build_student(spec: StudentSpec, *, device: torch.device, seed: int,
                    max_length=spec.max_length, lora=lora)
 
 
-def load_model_dir(path: str | Path):
-    """(model, tokenizer) from a local Hugging Face directory; ModelLoadError naming it."""
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                "pytorch_model.bin.index.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json",
+                   "vocab.txt")
+
+
+def check_model_dir(path: str | Path) -> Path:
+    """``path`` if it looks like a Hugging Face causal-LM directory, else ModelLoadError
+    saying what is missing (before transformers' own, longer errors)."""
     path = Path(path)
+    if not path.exists():
+        raise ModelLoadError(str(path), "does not exist")
     if not path.is_dir():
         raise ModelLoadError(str(path), "is not a directory")
+    if not (path / "config.json").is_file():
+        hint = " (a LoRA adapter? give its base model)" if \
+            (path / "adapter_config.json").is_file() else ""
+        raise ModelLoadError(str(path), f"no config.json in {path}{hint}")
+    if not any((path / name).is_file() for name in WEIGHT_FILES):
+        raise ModelLoadError(str(path), f"no weights in {path} (looked for "
+                                        f"{', '.join(WEIGHT_FILES)})")
+    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelLoadError(str(path), f"no tokenizer in {path} (looked for "
+                                        f"{', '.join(TOKENIZER_FILES)})")
+    return path
+
+
+def load_model_dir(path: str | Path):
+    """(model, tokenizer) from a local Hugging Face directory; ModelLoadError naming it."""
+    path = check_model_dir(path)
     hf_logging.disable_progress_bar()
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
@@ -258,6 +332,7 @@ def preset_parameter_counts() -> dict[str, int]:
 
 
 __all__ = [
-    "ANSWER_SEP", "CHARS", "PRESETS", "Student", "build_char_tokenizer", "build_student",
-    "load_model_dir", "preset_config", "preset_parameter_counts", "resolve_device",
+    "ANSWER_SEP", "CHARS", "PRESETS", "PROMPT_FORMAT_FILE", "PROMPT_TEMPLATE", "Student",
+    "build_char_tokenizer", "build_student", "check_model_dir", "load_model_dir",
+    "preset_config", "preset_parameter_counts", "resolve_device",
 ]

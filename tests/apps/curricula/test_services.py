@@ -58,3 +58,19 @@ def test_every_engine_strategy_is_offered_with_its_schema():
     assert {"uniform", "stat_sel", "sec", "dump", "mastery"} <= set(names)
     for name in names:
         assert strategy_schema(strategy=name) == [p.to_dict() for p in get_strategy(name).params]
+
+
+@pytest.mark.parametrize(("strategy", "params", "field", "names"), [
+    ("mastery", {"promote": 0.3, "demote": 0.5}, "params.demote", ("promote", "demote")),
+    ("mastery", {"promote": 0.5, "demote": 0.5}, "params.demote", ("promote", "demote")),
+    ("stat_syn", {"n_agree": 4, "n_solutions": 3}, "params.n_agree", ("n_agree", "n_solutions")),
+])
+def test_rules_between_params_are_checked_before_saving(project_a, editor, strategy, params,
+                                                        field, names):
+    """A curriculum the engine would refuse at launch is refused when saved."""
+    with pytest.raises(ValidationError) as exc:
+        curriculum_create(user=editor, project=project_a, name="x", strategy=strategy,
+                          params=params)
+    [message] = exc.value.message_dict[field]
+    assert all(name in message for name in names), message
+    assert not project_a.curricula.exists()

@@ -79,7 +79,7 @@ def test_params_partial_renders_schema_with_defaults_and_help(client_for, viewer
     url = reverse("curricula:curriculum-params", args=[project_a.pk])
     html = client_for(viewer).get(url, {"strategy": "sec"}).content.decode()
     assert "<html" not in html and 'id="params"' in html
-    assert 'name="params-tau"' in html and 'value="1.0"' in html
+    assert 'name="params-tau"' in html and 'value="0.1"' in html
     assert 'name="params-alpha"' in html and 'min="0' in html
     assert '<select name="params-sampling"' in html
     assert "(default 0.5)" in html  # alpha's default next to its help text

@@ -236,3 +236,55 @@ def test_jsonl_upload_refused_to_viewer_and_stranger(client_for, viewer, strange
     assert preview(client_for(viewer), team_a, GOOD).status_code == 403
     assert preview(client_for(stranger), team_a, GOOD).status_code == 404
     assert not (data_dir / "uploads").exists()
+
+
+# --- an upload never outlives its import ----------------------------------------------------
+
+def _uploads(data_dir):
+    folder = data_dir / "uploads"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.mark.parametrize("change", [
+    {"name": "Arithmetic A"},  # a name the team already has: the service refuses
+    {"eval_share": "5"},  # the form refuses
+    {"team": "999999"},  # no such team: 404
+])
+def test_a_failed_jsonl_import_removes_its_upload(client_for, owner, team_a, project_a,
+                                                  data_dir, change):
+    client = client_for(owner)
+    token = preview(client, team_a, GOOD).context["confirm"].initial["token"]
+    assert _uploads(data_dir) == [f"{token}.jsonl"]
+    data = {"team": team_a.pk, "name": "From file", "token": token, "answer_mode": "exact",
+            "eval_share": "0.2", **change}
+    response = client.post(reverse("projects:jsonl-confirm"), data)
+    assert response.status_code in (400, 404)
+    assert _uploads(data_dir) == []
+    assert Project.objects.count() == 1 and not Example.objects.exists()
+
+
+def test_cancelling_a_jsonl_import_removes_its_upload(client_for, owner, team_a, data_dir):
+    client = client_for(owner)
+    response = preview(client, team_a, GOOD)
+    assert reverse("projects:jsonl-cancel") in response.content.decode()
+    token = response.context["confirm"].initial["token"]
+    response = client.post(reverse("projects:jsonl-cancel"), {"token": token})
+    assert response.status_code == 302 and response.url == reverse("projects:project-new")
+    assert _uploads(data_dir) == [] and not Project.objects.exists()
+    # a token that names nothing (or no token) is simply nothing to remove
+    assert client.post(reverse("projects:jsonl-cancel"), {"token": "../x"}).status_code == 302
+
+
+def test_an_abandoned_upload_is_removed_a_day_later(client_for, owner, team_a, data_dir):
+    import os
+    import time
+
+    from apps.projects.creation import UPLOAD_MAX_AGE_S
+
+    client = client_for(owner)
+    old = preview(client, team_a, GOOD).context["confirm"].initial["token"]
+    path = data_dir / "uploads" / f"{old}.jsonl"
+    stale = time.time() - UPLOAD_MAX_AGE_S - 60
+    os.utime(path, (stale, stale))
+    new = preview(client, team_a, GOOD).context["confirm"].initial["token"]
+    assert _uploads(data_dir) == [f"{new}.jsonl"]

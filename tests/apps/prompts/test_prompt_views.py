@@ -230,3 +230,60 @@ def test_diff_escapes_template_text(client_for, owner, seeded):
     html = client_for(owner).get(purl("prompt-diff", prompt) + "?a=1&b=2").content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# --- huge templates and rate limits ---------------------------------------------------------
+
+def test_a_preview_of_200000_placeholders_is_refused_naming_the_limit(client_for, viewer,
+                                                                        seeded, grade):
+    """The check was quadratic: such a preview by a viewer took a minute of a web process."""
+    response = client_for(viewer).post(purl("prompt-preview", grade),
+                                       {"template": "{{ question }}" * 200_000},
+                                       HTTP_HX_REQUEST="true")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "the limit is 20,000 characters" in html and "rendered" not in html
+
+
+def test_preview_is_rate_limited_per_user(client_for, viewer, editor, seeded, grade):
+    client = client_for(viewer)
+    for _ in range(30):
+        response = client.post(purl("prompt-preview", grade), {"template": "{{ question }}"})
+        assert response.status_code == 200
+    response = client.post(purl("prompt-preview", grade), {"template": "{{ question }}"},
+                           HTTP_HX_REQUEST="true")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    html = response.content.decode()
+    assert 'id="preview-result"' in html
+    assert "Too many previews: the limit is 30 a minute." in html
+    # another user has a counter of their own
+    response = client_for(editor).post(purl("prompt-preview", grade),
+                                       {"template": "{{ question }}"})
+    assert response.status_code == 200
+
+
+def test_try_it_is_rate_limited_per_user(client_for, editor, seeded, grade):
+    oracle = TeacherConfigFactory(project=seeded, kind="oracle")
+    client = client_for(editor)
+    data = {"template": default_template("grade"), "teacher": oracle.pk, "prediction": "85"}
+    for _ in range(10):
+        assert client.post(purl("prompt-try", grade), data).status_code != 429
+    response = client.post(purl("prompt-try", grade), data)
+    assert response.status_code == 429
+    html = response.content.decode()
+    assert 'id="try-result"' in html
+    assert "Too many teacher calls: the limit is 10 a minute." in html
+
+
+def test_a_rate_limit_window_closes(settings, client_for, viewer, seeded, grade, monkeypatch):
+    import time
+
+    settings.STUDIO_RATE_LIMITS = {"prompt-preview": (2, 60)}
+    client = client_for(viewer)
+    url, data = purl("prompt-preview", grade), {"template": "{{ question }}"}
+    assert [client.post(url, data).status_code for _ in range(3)] == [200, 200, 429]
+    assert "the limit is 2 a minute" in client.post(url, data).content.decode()
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 61)  # the cache's clock too
+    assert client.post(url, data).status_code == 200

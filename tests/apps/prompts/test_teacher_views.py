@@ -153,11 +153,13 @@ def test_edit_test_connection_uses_the_stored_key(client_for, owner, seeded):
     assert SECRET not in response.content.decode()
 
 
-def test_local_model_directory_is_checked(client_for, owner, seeded, tmp_path):
+def test_local_model_directory_is_checked(client_for, owner, seeded, tmp_path, settings):
+    settings.STUDIO_MODEL_ROOTS = [tmp_path]
     client = client_for(owner)
     response = client.post(new_url(seeded), form(kind="hf_local", model_dir=str(tmp_path / "no"),
                                                   action="test"))
-    assert response.status_code == 400 and "does not exist" in response.content.decode()
+    assert response.status_code == 400
+    assert "model directory not found or not allowed" in response.content.decode()
     (tmp_path / "config.json").write_text("{}")
     response = client.post(new_url(seeded), form(kind="hf_local", model_dir=str(tmp_path),
                                                   action="test"))

@@ -152,6 +152,20 @@ def test_first_round_has_no_change_column(client_for, viewer, project_a):
     assert response.context["skills"][0].delta is None
 
 
+def test_run_page_names_the_attribution_teacher_errors_and_synthesis(client_for, viewer,
+                                                                      project_a):
+    run = RunFactory(project=project_a)
+    RoundFactory(run=run, index=0, metrics={
+        "accuracy": 0.5, "attribution": "all skills of failed items", "teacher_errors": 2,
+        "synthesis": {"requested": 6, "proposed": 6, "kept": 2,
+                      "rejected": {"disagreement": 3, "duplicate": 0, "already_solved": 1,
+                                   "unparsable": 0, "teacher_error": 0}}})
+    html = client_for(viewer).get(reverse("runs:run-detail", args=[run.pk])).content.decode()
+    line = html.split('id="attribution">')[1].split("</p>")[0]
+    assert line == ("attribution: all skills of failed items · teacher errors: 2 · synthesis: "
+                    "kept 2 of 6 asked for, 3 disagreement, 1 already_solved")
+
+
 def test_empty_run_page(client_for, viewer, project_a):
     run = RunFactory(project=project_a)
     response = client_for(viewer).get(reverse("runs:run-detail", args=[run.pk]))

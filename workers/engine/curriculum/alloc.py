@@ -100,7 +100,9 @@ def finish(entries: Iterable[PlanEntry], budget: int) -> DataPlan:
         if key in merged:
             old = merged[key]
             reason = old.reason if e.reason in old.reason else f"{old.reason}; {e.reason}"
-            merged[key] = PlanEntry(e.skill, e.level, old.count + e.count, e.source, reason)
+            triggers = old.triggers + tuple(t for t in e.triggers if t not in old.triggers)
+            merged[key] = PlanEntry(e.skill, e.level, old.count + e.count, e.source, reason,
+                                    triggers)
         else:
             merged[key] = e
     plan = DataPlan(tuple(merged.values()))

@@ -84,7 +84,10 @@ class Sec(_LevelBandit):
     description = ("Self-Evolving Curriculum: each level is a bandit arm whose value tracks "
                    "its learning signal; levels are sampled by softmax over the values.")
     params = (
-        Param("tau", "float", 1.0, "softmax temperature over arm values", min=1e-6, max=1e6),
+        Param("tau", "float", 0.1,
+              "softmax temperature over arm values; the SEC paper uses a low temperature "
+              "(rewards lie in [0, 1], so tau = 1 samples almost uniformly)",
+              min=1e-6, max=1e6),
         Param("alpha", "float", 0.5, "step size of the value update", min=0.0, max=1.0),
         _SAMPLING,
     )

@@ -133,13 +133,19 @@ class ArmSignal:
 
 @dataclass(frozen=True)
 class PlanEntry:
-    """Draw ``count`` items with ``skill`` (None: any) at ``level`` (None: any)."""
+    """Draw ``count`` items with ``skill`` (None: any) at ``level`` (None: any).
+
+    A synth entry may name its ``triggers``: the failed eval items (one per (failed item,
+    missing skill) pair of this cell) that the new items answer; ``count`` is split evenly
+    over them.
+    """
 
     skill: str | None
     level: int | None
     count: int
     source: Literal["pool", "synth"] = "pool"
     reason: str = ""
+    triggers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,7 +159,8 @@ class DataPlan:
     def to_dict(self) -> dict:
         return {"entries": [
             {"skill": e.skill, "level": e.level, "count": e.count, "source": e.source,
-             "reason": e.reason} for e in self.entries
+             "reason": e.reason, **({"triggers": list(e.triggers)} if e.triggers else {})}
+            for e in self.entries
         ]}
 
 
@@ -166,11 +173,26 @@ class Strategy(ABC):
 
     def __init__(self, *, params: Mapping[str, Any] | None, skills: list[str], levels: list[int],
                  budget: int, seed: int):
-        self.config = validate_params(self.params, params)
+        self.config = self.clean_params(params)
         self.skills = list(skills)
         self.levels = sorted(levels)
         self.budget = int(budget)  # items per round
         self.seed = int(seed)
+
+    @classmethod
+    def check_params(cls, config: Mapping[str, Any]) -> dict[str, str]:
+        """Rules between parameters, each already valid alone: the errors by field name."""
+        return {}
+
+    @classmethod
+    def clean_params(cls, raw: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The one judge of a strategy's parameters (forms, specs, the strategy itself):
+        :func:`validate_params`, then :meth:`check_params`. Raises :class:`ParamError`."""
+        clean = validate_params(cls.params, raw)
+        errors = cls.check_params(clean)
+        if errors:
+            raise ParamError(errors)
+        return clean
 
     @abstractmethod
     def plan(self, obs: Observation) -> DataPlan:

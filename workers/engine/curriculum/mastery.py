@@ -17,7 +17,6 @@ from workers.engine.curriculum.base import (
     DataPlan,
     Observation,
     Param,
-    ParamError,
     PlanEntry,
     Strategy,
 )
@@ -46,10 +45,16 @@ class Mastery(Strategy):
               "moves", min=1, max=100000),
     )
 
+    @classmethod
+    def check_params(cls, config: Mapping[str, Any]) -> dict[str, str]:
+        promote, demote = config["promote"], config["demote"]
+        if demote >= promote:
+            return {"demote": f"demote ({demote:g}) must be lower than promote ({promote:g}); "
+                              "otherwise one accuracy would move a skill up and down"}
+        return {}
+
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
-        if self.config["demote"] >= self.config["promote"]:
-            raise ParamError({"demote": "must be lower than promote"})
         low = self.levels[0] if self.levels else 0
         self.skill_levels: dict[str, int] = dict.fromkeys(self.skills, low)
         self._round = 0

@@ -3,8 +3,8 @@
 Prompts are short and plain (``"47+38="`` -> ``"85"``); the level is the number of digits of
 the (larger) operand. Skills are labelled by construction: an addition whose columns carry
 needs ``add`` and ``carry``, one without needs only ``add``. Failed answers are attributed by
-error analysis: ``47+38=`` answered ``75`` is the digit-wise sum with the carries dropped, so
-the student missed ``carry`` and nothing else.
+error analysis: ``47+38=`` answered ``75`` has a wrong digit only in the tens column, the
+one a carry comes into, so the student missed ``carry`` and nothing else.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from workers.engine.errors import SkillError, SpecError
-from workers.engine.tasks.base import Item, SkillInfo, TaskFamily
+from workers.engine.splits import problem_key
+from workers.engine.tasks.base import ATTRIBUTION_ERROR_ANALYSIS, Item, SkillInfo, TaskFamily
 
 ALL_LEVELS = (1, 2, 3, 4, 5)
 OPS = ("add", "sub", "mul", "compare")
@@ -24,8 +25,10 @@ _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "compare": "?"}
 _PROMPT_RE = re.compile(r"^(\d+)([+\-*?])(\d+)=$")
 # Tries per item before the weights are judged to exclude (almost) everything.
 _MAX_TRIES = 5000
-# Tries per item before a repeated prompt is accepted (small levels have few distinct items).
-_DUP_TRIES = 200
+# Draws spent looking for an unused problem with a given skill set before that part of the
+# problem space is judged used up (a repeat is never accepted).
+_REDRAW_TRIES = 20000
+POOL_SIZE_FIELD = "spec.task.pool_size"
 
 SKILLS: tuple[SkillInfo, ...] = (
     SkillInfo("add", "add two numbers column by column"),
@@ -103,6 +106,67 @@ def diff_smaller_from_larger(a: int, b: int) -> int:
     """The classic borrow bug: each column subtracts its smaller digit from its larger one."""
     da, db = _columns(a, b)
     return _from_digits([abs(x - y) for x, y in zip(da, db, strict=True)])
+
+
+def column_error_skills(a: int, b: int, op: str, prediction: str) -> tuple[str, ...]:
+    """Error analysis of a wrong answer to ``a + b`` (op ``add``) or ``a - b`` (op ``sub``,
+    a >= b), column by column; () when the answer is right.
+
+    A carry column is one whose correct digit takes a carry in (the extra leading digit a
+    final carry makes is one); a borrow column is one that borrows or lends. A wrong digit in
+    a carry (borrow) column blames ``carry`` (``borrow``), a wrong digit in any other column
+    blames ``add`` (``sub``), so an answer can blame both. An answer that is not a plain
+    number, or whose digits are all right but written differently (leading zeros), blames
+    ``add`` (``sub``): the operation itself failed, not one of its steps.
+    """
+    if op not in ("add", "sub"):
+        raise ValueError(f"column analysis covers add and sub, not {op!r}")
+    right = a + b if op == "add" else a - b
+    pred = prediction.strip()
+    if pred == str(right):
+        return ()
+    base, step = ("add", "carry") if op == "add" else ("sub", "borrow")
+    if not pred.isascii() or not pred.isdigit():
+        return (base,)
+    da, db = _columns(a, b)
+    special: set[int] = set()
+    flow = 0  # the carry (add) or borrow (sub) coming into the column
+    for i, (x, y) in enumerate(zip(da, db, strict=True)):
+        if op == "add":
+            if flow:
+                special.add(i)
+            flow = (x + y + flow) // 10
+        else:
+            out = 1 if x - y - flow < 0 else 0
+            if flow or out:
+                special.add(i)
+            flow = out
+    if flow:  # a final carry makes one more digit
+        special.add(len(da))
+    want, got = _digits(right), [int(c) for c in reversed(pred)]
+    width = max(len(want), len(got))
+    want, got = want + [0] * (width - len(want)), got + [0] * (width - len(got))
+    wrong = [i for i in range(width) if want[i] != got[i]]
+    blamed = [step] if any(i in special for i in wrong) else []
+    if any(i not in special for i in wrong) or not wrong:
+        blamed.insert(0, base)
+    return tuple(blamed)
+
+
+def solve_prompt(prompt: str) -> str | None:
+    """The exact answer of an arithmetic prompt (``"47+38="`` -> ``"85"``), computed from the
+    prompt alone; None when the prompt is not ``<number><op><number>=``."""
+    m = _PROMPT_RE.match(prompt.strip())
+    if not m:
+        return None
+    a, sym, b = int(m.group(1)), m.group(2), int(m.group(3))
+    if sym == "+":
+        return str(a + b)
+    if sym == "-":
+        return str(a - b)
+    if sym == "*":
+        return str(a * b)
+    return "<" if a < b else ">" if a > b else "="
 
 
 def _partial_products(a: int, b: int) -> list[int]:
@@ -211,13 +275,40 @@ class ArithmeticFamily(TaskFamily):
     def levels(self) -> list[int]:
         return list(self._levels)
 
-    def sample(self, *, n: int, rng: random.Random, levels: list[int] | None = None) -> list[Item]:
+    def sample(self, *, n: int, rng: random.Random, levels: list[int] | None = None,
+               exclude: Collection[str] = frozenset()) -> list[Item]:
+        """``n`` distinct problems, none whose :func:`~workers.engine.splits.problem_key` is
+        in ``exclude`` (the eval split when the pool is drawn).
+
+        Each item's skill set is drawn from the family's mix (``skill_weights`` applied);
+        when a problem comes up that is already taken, another one with the same skill set is
+        drawn, so running out of, say, easy additions never shifts the skill mix. A problem
+        space too small for ``n`` raises SpecError naming ``spec.task.pool_size`` with the
+        number of distinct problems available.
+        """
         use = self._restrict(levels)
+        space = distinct_problems(self._ops, use)
+        taken = sum(1 for key in set(exclude) if _in_space(key, self._ops, use))
+        where = f"arithmetic at levels {use} with ops {', '.join(self._ops)}"
+        if n > space - taken:
+            aside = f", {space - taken} once the {taken} eval and held-out problems are set " \
+                    f"aside" if taken else ""
+            raise SpecError(POOL_SIZE_FIELD, f"{n} distinct items asked for, but {where} has "
+                                             f"{space} distinct problems{aside}; ask for fewer "
+                                             f"or add levels or ops")
 
         def draw() -> Item:
             return _draw(rng, rng.choice(self._ops), rng.choice(use))
 
-        return _unique_items(n, rng, draw, self._keep, "spec.task.options.skill_weights")
+        return _distinct_items(n, rng, draw, self._keep, exclude=exclude,
+                               keep_field="spec.task.options.skill_weights",
+                               space=f"{where} ({space} distinct problems)",
+                               mix="the skill mix skill_weights make" if self._weights else
+                               "the family's mix of operations and skills")
+
+    def sample_excluding(self, *, n: int, rng: random.Random, levels: list[int] | None = None,
+                         exclude: Collection[str] = frozenset()) -> list[Item]:
+        return self.sample(n=n, rng=rng, levels=levels, exclude=exclude)
 
     def _keep(self, item: Item, rng: random.Random) -> bool:
         p = 1.0
@@ -228,7 +319,10 @@ class ArithmeticFamily(TaskFamily):
     def can_generate(self) -> bool:
         return True
 
-    def generate(self, *, skill: str, level: int, n: int, rng: random.Random) -> list[Item]:
+    def generate(self, *, skill: str, level: int, n: int, rng: random.Random,
+                 exclude: Collection[str] = frozenset()) -> list[Item]:
+        """Up to ``n`` distinct problems needing ``skill`` at ``level``, none whose problem
+        key is in ``exclude``; fewer when the level has no more (never a repeat)."""
         if skill not in {s.name for s in self._skills}:
             raise SkillError(skill, f"not a skill of this task (known: "
                                     f"{', '.join(s.name for s in self._skills)})")
@@ -253,13 +347,22 @@ class ArithmeticFamily(TaskFamily):
         def keep(item: Item, _rng: random.Random) -> bool:
             return skill in item.skills
 
-        return _unique_items(n, rng, draw, keep, f"skill {skill} at level {level}")
+        return _distinct_items(n, rng, draw, keep, exclude=exclude,
+                               keep_field=f"skill {skill} at level {level}", space=None,
+                               mix="")
 
     def verify(self, item: Item, prediction: str) -> bool:
         return prediction.strip() == item.answer.strip()
 
+    def solve(self, item: Item) -> str | None:
+        return solve_prompt(item.prompt)
+
+    attribution = ATTRIBUTION_ERROR_ANALYSIS
+
     def attribute(self, item: Item, prediction: str) -> tuple[str, ...]:
-        """Missing skills of a failed item, by error analysis of the wrong answer."""
+        """Missing skills of a failed item, by error analysis of the wrong answer: additions
+        and subtractions column by column (:func:`column_error_skills`), products by their
+        known bugs; only skills on the item are blamed."""
         pred = prediction.strip()
         if pred == item.answer.strip():
             return ()
@@ -267,14 +370,11 @@ class ArithmeticFamily(TaskFamily):
         if not m:
             return item.skills
         a, sym, b = int(m.group(1)), m.group(2), int(m.group(3))
-        if sym == "+" and "carry" in item.skills:
-            width = max(len(str(a)), len(str(b)))
-            dropped_final = (a + b) % 10**width
-            if pred in (str(sum_without_carries(a, b)), str(dropped_final)):
-                return ("carry",)
-        borrow_bugs = (str(diff_without_borrows(a, b)), str(diff_smaller_from_larger(a, b)))
-        if sym == "-" and "borrow" in item.skills and pred in borrow_bugs:
-            return ("borrow",)
+        if (sym == "+" or (sym == "-" and a >= b)) and item.answer.strip() == solve_prompt(
+                item.prompt):
+            blamed = column_error_skills(a, b, "add" if sym == "+" else "sub", pred)
+            on_item = tuple(s for s in blamed if s in item.skills)
+            return on_item or item.skills
         if sym == "*" and "mul_multi" in item.skills:
             if pred == str(partials_without_shift(a, b)):
                 return ("mul_multi",)
@@ -292,31 +392,87 @@ class ArithmeticFamily(TaskFamily):
         return sorted(set(levels))
 
 
-def _unique_items(n: int, rng: random.Random, draw: Callable[[], Item],
-                  keep: Callable[[Item, random.Random], bool], what: str) -> list[Item]:
-    """Draw ``n`` kept items, avoiding repeated prompts while that stays feasible.
+def _distinct_items(n: int, rng: random.Random, draw: Callable[[], Item],
+                    keep: Callable[[Item, random.Random], bool], *, exclude: Collection[str],
+                    keep_field: str, space: str | None, mix: str) -> list[Item]:
+    """``n`` kept items, no two the same problem and none in ``exclude``.
 
-    A repeat (only when a level has few distinct items) gets a suffixed id so ids stay unique.
+    The first kept draw fixes an item's skill set, so the skill mix is the one ``draw`` and
+    ``keep`` make; when that problem is taken, draws go on until an unused problem with the
+    same skill set comes up. When none does in ``_REDRAW_TRIES`` draws, that part of the
+    space is used up: SpecError naming ``spec.task.pool_size`` (``space`` describes it), or,
+    with ``space`` None (generation), the items found so far.
     """
     out: list[Item] = []
-    seen: dict[str, int] = {}
+    used = set(exclude)
     for _ in range(n):
-        for tries in range(_MAX_TRIES):
+        for _try in range(_MAX_TRIES):
             item = draw()
-            if not keep(item, rng):
-                continue
-            if item.id in seen and tries < _DUP_TRIES:
-                continue
-            break
+            if keep(item, rng):
+                break
         else:
-            raise SpecError(what, f"no acceptable item found in {_MAX_TRIES} draws")
-        count = seen.get(item.id, 0) + 1
-        seen[item.id] = count
-        if count > 1:
-            item = Item(id=f"{item.id}-{count}", prompt=item.prompt, answer=item.answer,
-                        skills=item.skills, level=item.level, meta=item.meta)
+            raise SpecError(keep_field, f"no acceptable item found in {_MAX_TRIES} draws")
+        key = problem_key(item)
+        if key in used:
+            skills = item.skills
+            for _try in range(_REDRAW_TRIES):
+                item = draw()
+                if item.skills == skills:
+                    key = problem_key(item)
+                    if key not in used:
+                        break
+            else:
+                if space is None:
+                    return out
+                raise SpecError(POOL_SIZE_FIELD, (
+                    f"{n} distinct items asked for, but {space} runs out of unused problems "
+                    f"needing {' + '.join(skills)} after {len(out)} items at {mix}; ask for "
+                    f"at most about {len(out)} or add levels or ops"))
+        used.add(key)
         out.append(item)
     return out
+
+
+def _span(level: int) -> int:
+    """How many numbers have ``level`` digits (level 1: 0..9)."""
+    return 10 if level == 1 else 9 * 10 ** (level - 1)
+
+
+def _digits_of(x: int) -> int:
+    return len(str(x))
+
+
+def cell_problems(op: str, level: int) -> int:
+    """How many distinct problems ``_draw`` can make for ``op`` at ``level``."""
+    r = _span(level)
+    if op in ("add", "compare"):
+        return r * r
+    if op == "sub":
+        return r * (r + 1) // 2  # a >= b
+    # mul: a single-digit factor 2..9, or (above level 1) a factor of 2..level digits
+    return r * 8 + (r * sum(_span(d) for d in range(2, level + 1)) if level > 1 else 0)
+
+
+def distinct_problems(ops: list[str], levels: list[int]) -> int:
+    """How many distinct problems the family has with ``ops`` at ``levels``."""
+    return sum(cell_problems(op, lv) for op in ops for lv in levels)
+
+
+def _in_space(key: str, ops: list[str], levels: list[int]) -> bool:
+    """Whether the problem ``key`` (``arith:+:47:38``) is one ``_draw`` makes at ``levels``."""
+    parts = key.split(":")
+    if len(parts) != 4 or parts[0] != "arith":
+        return False
+    op = next((o for o, sym in _SYMBOL.items() if sym == parts[1]), None)
+    a, b = int(parts[2]), int(parts[3])
+    level = _digits_of(a)
+    if op not in ops or level not in levels:
+        return False
+    if op == "mul":
+        return 2 <= b <= 9 or (b >= 10 and _digits_of(b) <= level)
+    if _digits_of(b) != level:
+        return False
+    return op != "sub" or a >= b
 
 
 def _check_levels(levels: Any) -> list[int]:

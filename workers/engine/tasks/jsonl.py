@@ -4,6 +4,9 @@ Each line is an object with ``prompt``, ``answer``, ``skills`` (1..5 names), ``l
 and optional ``id`` and ``split`` (train, eval, held_out); other keys are kept in ``meta``.
 :func:`parse_jsonl` reports every bad line with its number and reason (the upload preview
 shows them all); :class:`JsonlFamily` refuses a file with any bad line.
+
+Rows with ``split`` eval or held_out are the run's eval items (:meth:`JsonlFamily.eval_items`)
+and never enter the training pool (:meth:`JsonlFamily.sample` draws only the others).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from workers.engine.tasks.base import MAX_SKILLS_PER_ITEM, Item, SkillInfo, Task
 
 ANSWER_MODES = ("exact", "normalized", "numeric")
 SPLITS = ("train", "eval", "held_out")
+EVAL_SPLITS = ("eval", "held_out")  # rows set aside for evaluation, never trained on
 REQUIRED = ("prompt", "answer", "skills", "level")
 OPTIONS_HELP = {
     "path": "path of a JSONL file on the worker (one of path, text, lines)",
@@ -34,6 +38,7 @@ OPTIONS_HELP = {
               "default: every skill the items use",
 }
 _PUNCT = str.maketrans("", "", string.punctuation)
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
 _SPACES = re.compile(r"\s+")
 
 
@@ -101,13 +106,28 @@ def _parse(
     errors: list[tuple[int, str]] = []
     first_line: dict[str, int] = {}
     for line_no, raw in _numbered(text_or_lines):
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                errors.append((line_no, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at "
+                                        f"byte {exc.start + 1} of the line)"))
+                continue
         if isinstance(raw, str):
+            if line_no == 1:
+                raw = raw.removeprefix("\ufeff")  # a byte-order mark is not part of the JSON
             if not raw.strip():
                 continue
             try:
                 data = json.loads(raw)
             except json.JSONDecodeError as exc:
                 errors.append((line_no, f"broken JSON: {exc.msg} (column {exc.colno})"))
+                continue
+            except RecursionError:
+                errors.append((line_no, "broken JSON: nested too deeply"))
+                continue
+            except ValueError as exc:  # e.g. a number of more than 4,300 digits
+                errors.append((line_no, f"broken JSON: {exc}"))
                 continue
         else:
             data = raw
@@ -132,14 +152,14 @@ def _parse(
 
 
 def _numbered(source: Any) -> Iterable[tuple[int, Any]]:
+    """(line number, line) pairs. Bytes stay bytes, so each line is decoded on its own and a
+    bad byte names its line. Lines end at LF, CRLF or CR only: a JSON string may hold
+    U+2028 or a form feed, which ``str.splitlines`` would cut."""
     if isinstance(source, bytes):
-        source = source.decode("utf-8", errors="replace")
-    if isinstance(source, str):
         source = source.splitlines()
-    for i, line in enumerate(source, start=1):
-        if isinstance(line, bytes):
-            line = line.decode("utf-8", errors="replace")
-        yield i, line
+    elif isinstance(source, str):
+        source = _LINE_ENDS.split(source)
+    yield from enumerate(source, start=1)
 
 
 def _check_record(data: Any, allowed: set[str] | None) -> list[str]:
@@ -232,7 +252,7 @@ class JsonlFamily(TaskFamily):
         if sources[0] == "path":
             path = Path(str(source))
             try:
-                source = path.read_text(encoding="utf-8")
+                source = path.read_bytes()  # decoded line by line: a bad byte names its line
             except OSError as exc:
                 raise SpecError(f"{base}.path", f"cannot read {path}: {exc.strerror}") from None
         elif sources[0] == "lines" and not isinstance(source, list):
@@ -247,6 +267,9 @@ class JsonlFamily(TaskFamily):
             more = f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else ""
             raise ItemError(ids.get(line_no, f"line {line_no}"),
                             f"line {line_no}: {message}{more}")
+        if items and all(it.meta.get("split") in EVAL_SPLITS for it in items):
+            raise SpecError(f"{base}.{sources[0]}", "every row has split eval or held_out: "
+                                                    "nothing is left to train on")
         return cls(items, answer_mode=mode, tolerance=float(tolerance), skills=skills)
 
     def skills(self) -> list[SkillInfo]:
@@ -259,9 +282,17 @@ class JsonlFamily(TaskFamily):
         """Items whose line declares ``split`` == ``name`` (empty when none declare it)."""
         return [it for it in self.items if it.meta.get("split") == name]
 
+    def eval_items(self) -> list[Item] | None:
+        """The rows with ``split`` eval or held_out, in file order; None when no row has one
+        (the run then draws its eval split)."""
+        rows = [it for it in self.items if it.meta.get("split") in EVAL_SPLITS]
+        return rows or None
+
     def sample(self, *, n: int, rng: random.Random, levels: list[int] | None = None) -> list[Item]:
-        """Up to ``n`` distinct items (all of them when fewer), in a seeded random order."""
-        pool = [it for it in self.items if levels is None or it.level in levels]
+        """Up to ``n`` distinct training rows (all of them when fewer), in a seeded random
+        order. Rows with ``split`` eval or held_out are never drawn."""
+        pool = [it for it in self.items if (levels is None or it.level in levels)
+                and it.meta.get("split") not in EVAL_SPLITS]
         pool = pool[:]
         rng.shuffle(pool)
         return pool[:n]

@@ -3,6 +3,12 @@
 A teacher call that fails for good is recorded in ``Teacher.failures`` with the raw text,
 never dropped silently. Methods whose result is optional (``diagnose``, ``synthesize``)
 return an empty result after recording; the others raise :class:`TeacherError`.
+
+Synthesis (:meth:`Teacher.propose`) reports every item it was asked for: kept, or rejected
+with one of :data:`REJECT_REASONS`. LLM teachers keep a new item only when ``n_agree`` of
+``n_solutions`` independent solutions agree (the majority answer is kept) and, where the task
+family has an exact solver, the solver agrees too; the oracle checks its generator's answer
+with the family's solver. A grade may only blame skills the failed item has.
 """
 
 from __future__ import annotations
@@ -14,11 +20,11 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from workers.engine.errors import ItemError, TeacherError
-from workers.engine.tasks.base import Item, SkillInfo, TaskFamily
+from workers.engine.tasks.base import ATTRIBUTION_GRADE, Item, SkillInfo, TaskFamily
 from workers.engine.teachers import parsers, prompts
 from workers.engine.teachers.parsers import ParseError
 
@@ -26,9 +32,65 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MAX_ATTEMPTS = 3  # parse attempts per teacher call (first try + 2 retries)
-SOLVE_SAMPLES = 3  # self-consistency: solutions asked per synthesized question
-MIN_AGREEMENT = 2  # ... of which at least this many must agree
-REFERENCES = 3  # reference items shown per synthesis prompt
+SOLVE_SAMPLES = 3  # self-consistency: solutions asked per synthesized question (default)
+MIN_AGREEMENT = 2  # ... of which at least this many must agree (default)
+
+# Why an asked-for synthesized item was not kept (``metrics["synthesis"]["rejected"]``):
+# disagreement: the solutions (or the family's solver and the stated answer) disagree;
+# duplicate: it repeats an eval, held-out, pool or reference item or another new one;
+# already_solved: the current student already answers it (dropped by the loop);
+# unparsable: the teacher's text never followed the contract (or named fewer items);
+# teacher_error: the backend or the generator failed.
+REJECT_REASONS = ("disagreement", "duplicate", "already_solved", "unparsable", "teacher_error")
+
+
+class UnparsableAnswer(TeacherError):
+    """A teacher call whose text never followed the role's contract in MAX_ATTEMPTS tries."""
+
+
+@dataclass
+class Synthesis:
+    """What synthesis requests produced: ``requested`` = kept + every rejection by reason;
+    ``proposed`` counts the items the teacher actually returned."""
+
+    requested: int = 0
+    proposed: int = 0
+    items: list[Item] = field(default_factory=list)
+    rejected: Counter = field(default_factory=Counter)
+
+    def reject(self, reason: str, n: int = 1) -> None:
+        if reason not in REJECT_REASONS:
+            raise ValueError(f"unknown rejection reason {reason!r}")
+        if n > 0:
+            self.rejected[reason] += n
+
+    def add(self, other: Synthesis) -> None:
+        self.requested += other.requested
+        self.proposed += other.proposed
+        self.items.extend(other.items)
+        self.rejected.update(other.rejected)
+
+    def to_dict(self) -> dict:
+        """``metrics["synthesis"]`` of a round."""
+        return {"requested": self.requested, "proposed": self.proposed,
+                "kept": len(self.items),
+                "rejected": {r: int(self.rejected.get(r, 0)) for r in REJECT_REASONS}}
+
+
+def solver_disagrees(family: TaskFamily, item: Item, answer: str) -> str | None:
+    """Why ``answer`` is wrong for ``item`` by the family's exact solver (its reference
+    answer, judged with the family's verifier); None when they agree or the family has no
+    solver for this item."""
+    reference = family.solve(item)
+    if reference is None:
+        return None
+    try:
+        ok = family.verify(replace(item, answer=reference), answer)
+    except (ItemError, ValueError) as exc:
+        return f"the family's verifier failed: {exc}"
+    if ok:
+        return None
+    return f"the answer {answer!r} differs from the family's solver ({reference!r})"
 
 
 @dataclass(frozen=True)
@@ -78,6 +140,7 @@ class Teacher(ABC):
     """A backend that answers the teacher roles for one task family."""
 
     kind: str = ""
+    concurrency: int = 1
 
     def __init__(self, family: TaskFamily):
         self.family = family
@@ -102,9 +165,15 @@ class Teacher(ABC):
             self.usage.completion_tokens += completion_tokens
 
     # -- the roles ---------------------------------------------------------------------
+    @property
+    def attribution(self) -> str:
+        """How :meth:`diagnose` blames skills (``metrics["attribution"]`` of a round)."""
+        return ATTRIBUTION_GRADE
+
     @abstractmethod
     def diagnose(self, item: Item, prediction: str, skills: list[str]) -> tuple[str, ...]:
-        """Missing skills of a failed item; ``()`` and a recorded failure if the teacher fails."""
+        """Missing skills of a failed item, all of them among the item's own skills; ``()``
+        and a recorded failure if the teacher fails."""
 
     def diagnose_many(
         self, failed: list[tuple[Item, str]], skills: list[str]
@@ -113,10 +182,20 @@ class Teacher(ABC):
         return [self.diagnose(item, prediction, skills) for item, prediction in failed]
 
     @abstractmethod
+    def propose(
+        self, *, skill: str, level: int, references: list[Item], n: int, rng: random.Random,
+        n_solutions: int = SOLVE_SAMPLES, n_agree: int = MIN_AGREEMENT,
+    ) -> Synthesis:
+        """Ask for ``n`` new items requiring ``skill`` at ``level`` like ``references``; the
+        verified ones with lineage, and every other one counted by its rejection reason."""
+
     def synthesize(
-        self, *, skill: str, level: int, references: list[Item], n: int, rng: random.Random
+        self, *, skill: str, level: int, references: list[Item], n: int, rng: random.Random,
+        n_solutions: int = SOLVE_SAMPLES, n_agree: int = MIN_AGREEMENT,
     ) -> list[Item]:
         """Up to ``n`` new verified items requiring ``skill`` at ``level``, with lineage."""
+        return self.propose(skill=skill, level=level, references=references, n=n, rng=rng,
+                            n_solutions=n_solutions, n_agree=n_agree).items
 
     @abstractmethod
     def label_skills(self, item: Item, skills: list[str]) -> tuple[str, ...]:
@@ -207,7 +286,7 @@ class LLMTeacher(Teacher):
             role, f"no valid answer after {MAX_ATTEMPTS} attempts: {message}", raw, MAX_ATTEMPTS
         )
         self._record_failure(failure)
-        raise TeacherError(role, failure.message, raw)
+        raise UnparsableAnswer(role, failure.message, raw)
 
     # -- roles -------------------------------------------------------------------------
     def grade(self, item: Item, prediction: str, skills: list[str]) -> tuple[parsers.Grade, str]:
@@ -222,8 +301,14 @@ class LLMTeacher(Teacher):
         return self._ask("grade", context, lambda raw: parsers.parse_grade(raw, skills))
 
     def diagnose(self, item: Item, prediction: str, skills: list[str]) -> tuple[str, ...]:
+        """The grade's missing skills. The grade sees and may name only the item's own skills
+        (of ``skills``): a skill not on the item is retried like any contract violation, then
+        recorded as a teacher failure with the raw text, and nothing is blamed."""
+        own = [s for s in skills if s in item.skills]
+        if not own:
+            return ()  # nothing on the list to blame
         try:
-            grade, _ = self.grade(item, prediction, skills)
+            grade, _ = self.grade(item, prediction, own)
         except TeacherError:
             return ()
         return () if grade.correct else grade.missing_skills
@@ -272,64 +357,88 @@ class LLMTeacher(Teacher):
         )
         return level
 
-    def synthesize(
-        self, *, skill: str, level: int, references: list[Item], n: int, rng: random.Random
-    ) -> list[Item]:
+    def propose(
+        self, *, skill: str, level: int, references: list[Item], n: int, rng: random.Random,
+        n_solutions: int = SOLVE_SAMPLES, n_agree: int = MIN_AGREEMENT,
+    ) -> Synthesis:
+        """One synthesize call for ``n`` items, shown every one of ``references``; each
+        proposal is solved ``n_solutions`` times (at ``solve_temperature``) and kept with the
+        majority answer when at least ``n_agree`` solutions agree."""
+        if not 1 <= n_agree <= n_solutions:
+            raise ValueError(f"n_agree must be within 1..n_solutions ({n_agree}/{n_solutions})")
+        out = Synthesis(requested=max(0, n))
         if n < 1:
-            return []
-        refs = list(references)
-        if len(refs) > REFERENCES:
-            refs = rng.sample(refs, REFERENCES)
+            return out
         context = {
             "task": task_description(self.family),
             "skill": skill,
             "skill_description": self._skill_infos([skill])[0].description,
             "level": level,
-            "references": refs,
+            "references": list(references),
             "n": n,
         }
         try:
             proposals, raw = self._ask("synthesize", context, parsers.parse_synthesize)
+        except UnparsableAnswer:
+            out.reject("unparsable", n)
+            return out
         except TeacherError:
-            return []
+            out.reject("teacher_error", n)
+            return out
+        proposals = proposals[:n]
+        out.proposed = len(proposals)
+        out.reject("unparsable", n - len(proposals))  # asked for n, named fewer
         known = {parsers.normalize_answer(r.prompt) for r in references}
-        items: list[Item] = []
-        for proposal in proposals[:n]:
+        for proposal in proposals:
             key = parsers.normalize_answer(proposal.question)
             if key in known:
                 self._record_rejection(
-                    "synthesize", "the question repeats a reference or an earlier proposal",
-                    proposal.question, 1,
+                    "synthesize", "duplicate: the question repeats a reference or an earlier "
+                    "proposal", proposal.question, 1,
                 )
+                out.reject("duplicate")
                 continue
             known.add(key)
-            item = self._verify_proposal(skill, level, proposal, raw)
-            if item is not None:
-                items.append(item)
-        return items
+            item, reason = self._verify_proposal(skill, level, proposal, raw, n_solutions,
+                                                 n_agree)
+            if item is None:
+                out.reject(reason)
+            else:
+                out.items.append(item)
+        return out
 
     def _verify_proposal(
-        self, skill: str, level: int, proposal: parsers.Proposal, raw: str
-    ) -> Item | None:
-        """Self-consistency: SOLVE_SAMPLES solutions, keep the item if MIN_AGREEMENT agree."""
+        self, skill: str, level: int, proposal: parsers.Proposal, raw: str, n_solutions: int,
+        n_agree: int,
+    ) -> tuple[Item | None, str]:
+        """Self-consistency: ``n_solutions`` independent solutions; the item is kept with the
+        majority answer when at least ``n_agree`` agree and the family's solver (if it has
+        one) agrees too. Returns (item, "") or (None, rejection reason)."""
         answers: list[str] = []
-        for _ in range(SOLVE_SAMPLES):
+        errors: list[str] = []
+        for _ in range(n_solutions):
             try:
                 answers.append(
                     self._solve(proposal.question, temperature=self.solve_temperature).answer
                 )
+            except UnparsableAnswer:
+                errors.append("unparsable")
             except TeacherError:
-                continue
+                errors.append("teacher_error")
         counts = Counter(parsers.normalize_answer(a) for a in answers)
         best, agree = counts.most_common(1)[0] if counts else ("", 0)
-        if agree < MIN_AGREEMENT:
+        if agree < n_agree:
+            # too few solutions to agree at all: the failed calls are the reason
+            reason = "disagreement" if len(answers) >= n_agree or not errors else \
+                ("unparsable" if "unparsable" in errors else "teacher_error")
             self._record_rejection(
                 "synthesize",
-                f"solutions do not agree ({agree} of {SOLVE_SAMPLES} at most; "
-                f"need {MIN_AGREEMENT}): {answers!r}",
-                proposal.question, SOLVE_SAMPLES,
+                f"{reason}: {agree} of {n_solutions} solutions agree at most, need {n_agree} "
+                f"(answers {answers!r}, failed calls {len(errors)})",
+                proposal.question, n_solutions,
             )
-            return None
+            return None, reason
+        # the majority answer (ties: the first answer to reach the top count)
         answer = next(a for a in answers if parsers.normalize_answer(a) == best)
         item = Item(
             id=synthesized_id(skill, level, proposal.question),
@@ -346,19 +455,20 @@ class LLMTeacher(Teacher):
                 "reason": proposal.reason,
                 "solutions": answers,
                 "agreement": agree,
+                "n_solutions": n_solutions,
                 "raw": raw,
             },
         )
-        try:
-            verified = self.family.verify(item, answer)
-        except (ItemError, ValueError) as exc:
-            verified, why = False, str(exc)
-        else:
-            why = "the task family's verifier refused the agreed answer"
-        if not verified:
-            self._record_rejection("synthesize", why, proposal.question, SOLVE_SAMPLES)
-            return None
-        return item
+        why = solver_disagrees(self.family, item, answer)
+        if why is not None:
+            self._record_rejection("synthesize", f"disagreement: {why}", proposal.question,
+                                   n_solutions)
+            return None, "disagreement"
+        item.meta["verification"] = (
+            f"{agree} of {n_solutions} solutions agree"
+            + ("; the family's solver agrees" if self.family.solve(item) is not None else "")
+        )
+        return item, ""
 
     def _skill_infos(self, names: list[str]) -> list[SkillInfo]:
         """SkillInfo (with the family's descriptions where it has them) for ``names``."""

@@ -7,7 +7,6 @@ teachers package stays light for the web.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from workers.engine.errors import ModelLoadError, SpecError
 from workers.engine.spec import TeacherSpec
@@ -73,9 +72,9 @@ class HFLocalTeacher(LLMTeacher):
 
 def load_model(model_dir: str, *, device: str = "cpu"):
     """(model, tokenizer) from a local directory; :class:`ModelLoadError` naming the path."""
-    path = Path(model_dir)
-    if not path.is_dir():
-        raise ModelLoadError(str(path), "not a directory")
+    from workers.engine.student import check_model_dir  # imports torch: only when built
+
+    path = check_model_dir(model_dir)  # names what is missing (no config.json in DIR, ...)
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

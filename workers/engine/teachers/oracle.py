@@ -1,14 +1,27 @@
-"""The programmatic oracle: exact skills, exact verifier and a generator, from the task family."""
+"""The programmatic oracle: exact skills, exact verifier and a generator, from the task family.
+
+It attributes failures with the family's error analysis (:meth:`TaskFamily.attribute`) and
+checks each generated item's stated answer with the family's own solver
+(:meth:`TaskFamily.solve`), never by comparing the answer with itself.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import random
 
-from workers.engine.errors import ItemError, SkillError, TeacherError
+from workers.engine.errors import SkillError, TeacherError
 from workers.engine.tasks.base import Item, SkillInfo, TaskFamily
 from workers.engine.teachers import prompts
-from workers.engine.teachers.base import Teacher, TeacherFailure, map_concurrent
+from workers.engine.teachers.base import (
+    MIN_AGREEMENT,
+    SOLVE_SAMPLES,
+    Synthesis,
+    Teacher,
+    TeacherFailure,
+    map_concurrent,
+    solver_disagrees,
+)
 
 ORACLE_VERSION = "oracle"
 
@@ -20,12 +33,26 @@ class OracleTeacher(Teacher):
         super().__init__(family)
         self.concurrency = concurrency
 
+    @property
+    def attribution(self) -> str:
+        return self.family.attribution
+
     def diagnose(self, item: Item, prediction: str, skills: list[str]) -> tuple[str, ...]:
+        """The family's attribution, limited to skills on the item and on the list; blaming
+        a skill the item does not have is recorded as a failure (never counted)."""
         self._count_usage()
         attributed = tuple(self.family.attribute(item, prediction))
+        off_item = [s for s in attributed if s not in item.skills]
+        if off_item:
+            self._record_failure(TeacherFailure(
+                "grade",
+                f"item {item.id!r}: attributed skills {off_item} are not skills of the item "
+                f"{list(item.skills)}",
+                ", ".join(attributed), 1,
+            ))
         allowed = set(skills)
-        missing = tuple(s for s in attributed if s in allowed)
-        if attributed and not missing:
+        missing = tuple(s for s in attributed if s in allowed and s in item.skills)
+        if attributed and not missing and not off_item:
             self._record_failure(TeacherFailure(
                 "grade",
                 f"item {item.id!r}: attributed skills {list(attributed)} are not in the "
@@ -40,39 +67,46 @@ class OracleTeacher(Teacher):
         return map_concurrent(lambda p: self.diagnose(p[0], p[1], skills), failed,
                               self.concurrency)
 
-    def synthesize(
-        self, *, skill: str, level: int, references: list[Item], n: int, rng: random.Random
-    ) -> list[Item]:
+    def propose(
+        self, *, skill: str, level: int, references: list[Item], n: int, rng: random.Random,
+        n_solutions: int = SOLVE_SAMPLES, n_agree: int = MIN_AGREEMENT,
+    ) -> Synthesis:
+        """``n`` items from the family's generator, each checked with the family's solver
+        (``n_solutions``/``n_agree`` do not apply: the solver decides). A family without a
+        solver cannot check its generator; such items say so in ``meta["verification"]``."""
+        out = Synthesis(requested=max(0, n))
         if n < 1:
-            return []
+            return out
         if not self.family.can_generate():
             raise TeacherError(
                 "synthesize", f"task family {self.family.name!r} cannot generate items"
             )
         self._count_usage()
         try:
-            generated = self.family.generate(skill=skill, level=level, n=n, rng=rng)
+            generated = list(self.family.generate(skill=skill, level=level, n=n, rng=rng))[:n]
         except SkillError as exc:  # e.g. a skill that cannot occur at this level
             self._record_failure(TeacherFailure("synthesize", str(exc), "", 1))
-            return []
+            out.reject("teacher_error", n)
+            return out
+        out.proposed = len(generated)
+        out.reject("duplicate", n - len(generated))  # the generator found no more new problems
         known = {r.prompt for r in references}
-        items: list[Item] = []
         for item in generated:
-            try:
-                ok = self.family.verify(item, item.answer)
-            except ItemError as exc:
-                ok, why = False, str(exc)
-            else:
-                why = f"item {item.id!r}: its answer fails the verifier"
-            if not ok:
-                self._record_rejection("synthesize", why, item.prompt, 1)
+            why = solver_disagrees(self.family, item, item.answer)
+            if why is not None:
+                self._record_rejection("synthesize", f"disagreement: item {item.id!r}: {why}",
+                                       item.prompt, 1)
+                out.reject("disagreement")
                 continue
             if item.prompt in known:
                 self._record_rejection(
-                    "synthesize", f"item {item.id!r} repeats a reference item", item.prompt, 1
+                    "synthesize", f"duplicate: item {item.id!r} repeats a reference item",
+                    item.prompt, 1
                 )
+                out.reject("duplicate")
                 continue
             known.add(item.prompt)
+            checked = self.family.solve(item) is not None
             meta = dict(item.meta)
             meta.update({
                 "origin": "synthesized",
@@ -80,11 +114,13 @@ class OracleTeacher(Teacher):
                 "prompt_role": "synthesize",
                 "prompt_version": ORACLE_VERSION,
                 "reason": f"generated by the {self.family.name} family for skill "
-                          f"{skill!r} at level {level}; verified exactly",
+                          f"{skill!r} at level {level}",
+                "verification": "the family's solver agrees" if checked else
+                                "none: the family has no solver (its generator's answer)",
             })
-            items.append(Item(id=item.id, prompt=item.prompt, answer=item.answer,
-                              skills=item.skills, level=item.level, meta=meta))
-        return items
+            out.items.append(Item(id=item.id, prompt=item.prompt, answer=item.answer,
+                                  skills=item.skills, level=item.level, meta=meta))
+        return out
 
     def label_skills(self, item: Item, skills: list[str]) -> tuple[str, ...]:
         self._count_usage()
@@ -100,8 +136,10 @@ class OracleTeacher(Teacher):
         return list(self.family.skills())
 
     def solve(self, item: Item) -> str:
+        """The family's solver's answer; the item's own answer only when it has none."""
         self._count_usage()
-        return item.answer
+        answer = self.family.solve(item)
+        return item.answer if answer is None else answer
 
     def rate_difficulty(self, item: Item, levels: list[int]) -> int:
         self._count_usage()

@@ -18,7 +18,12 @@ from workers.engine.tasks.base import Item, SkillInfo
 
 ROLES = ("extract_skills", "label_skills", "grade", "synthesize", "solve", "rate_difficulty")
 
-_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+# A template longer than this, or with more placeholders, is refused before anything else
+# (a preview or a "try it" call checks the text on every click).
+MAX_TEMPLATE_CHARS = 20_000
+MAX_PLACEHOLDERS = 200
+
+_BRACES = re.compile(r"\{\{|\}\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -253,6 +258,47 @@ def _line(text: str, pos: int) -> int:
     return text.count("\n", 0, pos) + 1
 
 
+@dataclass(frozen=True)
+class _Placeholder:
+    start: int  # index of its '{{'
+    end: int  # index after its '}}'
+    inner: str  # the text between them
+    line: int
+
+
+def _scan(text: str) -> tuple[list[_Placeholder], int | None]:
+    """Every ``{{ ... }}`` of ``text`` (from a '{{' to the first '}}' after it, so an inner
+    '{{' is part of it) and the position of a '{{' left unclosed at the end (or None).
+
+    One pass of one regular expression over the text, lines counted as it goes: linear in
+    the length of the text, however many braces it holds."""
+    found: list[_Placeholder] = []
+    opened: int | None = None
+    line, counted = 1, 0
+    for match in _BRACES.finditer(text):
+        if match.group() == "{{":
+            if opened is None:
+                opened = match.start()
+        elif opened is not None:
+            line += text.count("\n", counted, opened)
+            counted = opened
+            found.append(_Placeholder(opened, match.end(), text[opened + 2:match.start()], line))
+            opened = None
+    return found, opened
+
+
+def _size_errors(text: str) -> tuple[list[str], list[_Placeholder], int | None]:
+    """The size limits (checked first, before any other work), then the scan."""
+    if len(text) > MAX_TEMPLATE_CHARS:
+        return [f"the template is {len(text):,} characters long; the limit is "
+                f"{MAX_TEMPLATE_CHARS:,} characters"], [], None
+    placeholders, unclosed = _scan(text)
+    if len(placeholders) > MAX_PLACEHOLDERS:
+        return [f"the template has {len(placeholders):,} placeholders; the limit is "
+                f"{MAX_PLACEHOLDERS} placeholders"], [], None
+    return [], placeholders, unclosed
+
+
 def _placeholder_error(inner: str) -> str | None:
     name = inner.strip()
     if _NAME.fullmatch(name):
@@ -277,7 +323,9 @@ def validate_template(role: str, text: str) -> list[str]:
         known = role_prompt(role).variable_names
     except TemplateError as exc:
         return exc.errors
-    errors: list[str] = []
+    errors, placeholders, unclosed = _size_errors(text)
+    if errors:
+        return errors
     if not text.strip():
         errors.append("the template is empty")
     for tag, what in (("{%", "template tags ({% ... %})"), ("{#", "template comments ({# ... #})")):
@@ -285,12 +333,9 @@ def validate_template(role: str, text: str) -> list[str]:
         if pos >= 0:
             errors.append(f"line {_line(text, pos)}: {what} are not allowed; only {{{{ name }}}}")
     unknown: list[str] = []
-    end = 0
-    for match in _PLACEHOLDER.finditer(text):
-        end = match.end()
-        inner = match.group(1)
+    for placeholder in placeholders:
+        inner, line = placeholder.inner, placeholder.line
         problem = _placeholder_error(inner)
-        line = _line(text, match.start())
         if problem:
             errors.append(f"line {line}: {problem}")
             continue
@@ -300,9 +345,8 @@ def validate_template(role: str, text: str) -> list[str]:
             errors.append(
                 f"line {line}: unknown variable '{name}' (known: {', '.join(known)})"
             )
-    tail = text[end:]
-    if "{{" in tail:
-        errors.append(f"line {_line(text, end + tail.find('{{'))}: unclosed '{{{{'")
+    if unclosed is not None:
+        errors.append(f"line {_line(text, unclosed)}: unclosed '{{{{'")
     return errors
 
 
@@ -334,14 +378,20 @@ def render(role: str, text: str, context: Mapping[str, Any]) -> str:
     errors = validate_template(role, text)
     if errors:
         raise TemplateError(role, errors)
-    used = {m.group(1).strip() for m in _PLACEHOLDER.finditer(text)}
+    placeholders, _ = _scan(text)
+    used = {p.inner.strip() for p in placeholders}
     missing = sorted(used - set(context))
     if missing:
         raise TemplateError(role, [f"no value given for variable '{n}'" for n in missing])
     values = {name: format_value(context[name]) for name in used}
     # One pass over the original text: substituted values are never re-scanned, so a value
     # that itself contains '{{ x }}' (a student answer, say) is inserted literally.
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1).strip()], text)
+    parts, pos = [], 0
+    for p in placeholders:
+        parts += [text[pos:p.start], values[p.inner.strip()]]
+        pos = p.end
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def render_example(role: str, text: str | None = None) -> str:

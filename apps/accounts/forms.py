@@ -1,0 +1,52 @@
+"""Sign-in forms with a limit on failed attempts (docs/security.md, "Web").
+
+After ``LOGIN_FAILURES.limit`` failed sign-ins for one username from one address within the
+window, further attempts are refused before any password is checked, with a message that
+says when to try again; a successful sign-in clears the count. The site's login page and
+the admin's use the same counter.
+"""
+
+from __future__ import annotations
+
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+
+from apps.common.ratelimit import RateLimit, client_ip
+
+LOGIN_FAILURES = RateLimit("login-failures", 10, 300, what="failed sign-ins for this "
+                                                          "username from your address")
+
+
+def login_ident(request, username) -> str:
+    name = (username or "").strip().lower()[:150]
+    return f"{name}|{client_ip(request) if request is not None else ''}"
+
+
+class RateLimitedLogin:
+    """Mixin for an AuthenticationForm: counts failures, refuses past the limit."""
+
+    locked_out = False
+    retry_after = 0
+
+    def clean(self):
+        ident = login_ident(self.request, self.data.get("username"))
+        verdict = LOGIN_FAILURES.peek(ident)
+        if not verdict.allowed:
+            self.locked_out, self.retry_after = True, verdict.retry_after
+            raise ValidationError(LOGIN_FAILURES.message(verdict), code="too_many_attempts")
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            LOGIN_FAILURES.hit(ident)
+            raise
+        LOGIN_FAILURES.reset(ident)
+        return cleaned
+
+
+class LoginForm(RateLimitedLogin, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(RateLimitedLogin, AdminAuthenticationForm):
+    pass
