@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from apps.api.main import api
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("", include("apps.core.urls")),
     path("", include("apps.projects.urls")),

@@ -1,4 +1,5 @@
-"""Sign-in forms with a limit on failed attempts (docs/security.md, "Web").
+"""Sign-in forms with a limit on failed attempts (docs/security.md, "Web"), and the form
+that makes a personal API token.
 
 After ``LOGIN_FAILURES.limit`` failed sign-ins for one username from one address within the
 window, further attempts are refused before any password is checked, with a message that
@@ -8,10 +9,16 @@ the admin's use the same counter.
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
+from apps.accounts.models import ApiToken
+from apps.common.forms import Form, column_max_length
 from apps.common.ratelimit import RateLimit, client_ip
 
 LOGIN_FAILURES = RateLimit("login-failures", 10, 300, what="failed sign-ins for this "
@@ -50,3 +57,19 @@ class LoginForm(RateLimitedLogin, AuthenticationForm):
 
 class AdminLoginForm(RateLimitedLogin, AdminAuthenticationForm):
     pass
+
+
+class ApiTokenForm(Form):
+    """A new personal API token: a name, and how long it lives."""
+
+    EXPIRY_CHOICES = [("", "Never"), ("7", "7 days"), ("30", "30 days"), ("90", "90 days"),
+                      ("365", "1 year")]
+
+    name = forms.CharField(max_length=column_max_length(ApiToken, "name"),
+                           help_text="What the token is for, e.g. ci-launcher.")
+    expires_in = forms.ChoiceField(choices=EXPIRY_CHOICES, required=False, label="Expires",
+                                   initial="90")
+
+    def expires_at(self):
+        days = self.cleaned_data.get("expires_in")
+        return timezone.now() + dt.timedelta(days=int(days)) if days else None

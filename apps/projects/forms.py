@@ -43,7 +43,8 @@ class FamilyProjectForm(_ProjectFields):
     task_options = forms.CharField(
         required=False, label="Task options (JSON)", widget=forms.Textarea(attrs={"rows": 3}),
         help_text='A JSON object, e.g. {"levels": [1, 2, 3], "ops": ["add", "sub"]} for '
-                  'arithmetic or {"dataset": "basic_arithmetic"} for reasoning-gym. '
+                  'arithmetic or {"datasets": {"chain_sum": {}, "products": {}}} for '
+                  'reasoning-gym (docs/reasoning_gym.md). '
                   "Leave empty for the defaults.",
     )
     train_size = forms.IntegerField(min_value=1, max_value=MAX_TRAIN, initial=500,

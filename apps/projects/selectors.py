@@ -201,3 +201,23 @@ def skill_extraction_sample(*, extraction: SkillExtraction) -> list[Item]:
     chosen = rng.sample(ids, min(extraction.sample_size, len(ids)))
     examples = Example.objects.filter(pk__in=chosen).prefetch_related("skills").order_by("id")
     return [example_item(e) for e in examples]
+
+
+def example_list_for_project(
+    *, project: Project, split: str | None = None, level: int | None = None,
+    skill_id: int | None = None, origin: str | None = None, review_status: str | None = None,
+) -> QuerySet[Example]:
+    """The project's examples, oldest first, narrowed by whichever filters are given (a
+    skill of another project matches nothing); their skills are prefetched."""
+    qs = Example.objects.filter(project=project)
+    if split is not None:
+        qs = qs.filter(split=split)
+    if level is not None:
+        qs = qs.filter(level=level)
+    if origin is not None:
+        qs = qs.filter(origin=origin)
+    if review_status is not None:
+        qs = qs.filter(review_status=review_status)
+    if skill_id is not None:
+        qs = qs.filter(pk__in=ExampleSkill.objects.filter(skill_id=skill_id).values("example_id"))
+    return qs.prefetch_related("skills").order_by("id")

@@ -258,6 +258,70 @@ def example_bulk_create(*, project: Project, rows: Iterable[dict]) -> list[Examp
     return examples
 
 
+MAX_BULK_EXAMPLES = 1000
+BULK_ROW_FIELDS = frozenset({"prompt", "answer", "skills", "level", "split", "origin",
+                             "review_status", "key", "meta"})
+
+
+def _row_errors(i: int, exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {f"examples.{i}.{key}": msgs for key, msgs in exc.message_dict.items()}
+    return {f"examples.{i}": exc.messages}
+
+
+@transaction.atomic
+def example_bulk_add(*, user, project: Project, examples: Sequence[dict]) -> list[Example]:
+    """Many examples from a person (the API), all or none.
+
+    Each row holds :func:`example_build` keywords, with ``skills`` as skill *names* of the
+    project, plus optional ``key`` and ``meta``. Every row is checked before anything is
+    saved; any bad row refuses the whole call with a ValidationError that names each
+    problem as ``examples.<row>.<field>``. A key already used in the project, or twice in
+    the call, is an error on that row (``example_bulk_create`` skips such rows instead).
+    """
+    require_role(user, project.team, Role.EDITOR)
+    if not 1 <= len(examples) <= MAX_BULK_EXAMPLES:
+        raise ValidationError(
+            {"examples": f"send 1 to {MAX_BULK_EXAMPLES} examples, got {len(examples)}"})
+    names = {name for row in examples for name in row.get("skills") or ()}
+    skills = {s.name: s for s in Skill.objects.filter(project=project, name__in=names)}
+    keys = [row.get("key") or "" for row in examples]
+    taken = set(Example.objects.filter(project=project, key__in=[k for k in keys if k])
+                .values_list("key", flat=True))
+    errors: dict[str, list[str]] = {}
+    built: list[tuple[Example, list[Skill]]] = []
+    seen: set[str] = set()
+    for i, row in enumerate(examples):
+        key = keys[i]
+        if key and (key in taken or key in seen):
+            errors[f"examples.{i}.key"] = [f"key {key!r} is used by another example of "
+                                          "this project" if key in taken
+                                          else f"key {key!r} appears twice in this call"]
+        seen.add(key)
+        extra = sorted(set(row) - BULK_ROW_FIELDS)
+        if extra:
+            errors[f"examples.{i}"] = [f"unknown fields: {', '.join(extra)}"]
+            continue
+        unknown = [name for name in row.get("skills") or () if name not in skills]
+        if unknown:
+            errors[f"examples.{i}.skills"] = [
+                f"project {project.name!r} has no skill {name!r}" for name in unknown]
+            continue
+        fields = {k: v for k, v in row.items() if k != "skills"}
+        try:
+            built.append(example_build(project=project,
+                                       skills=[skills[n] for n in row.get("skills") or ()],
+                                       **fields))
+        except ValidationError as exc:
+            errors.update(_row_errors(i, exc))
+    if errors:
+        raise ValidationError(errors)
+    created = Example.objects.bulk_create([e for e, _ in built])
+    ExampleSkill.objects.bulk_create(
+        [ExampleSkill(example=e, skill=s) for e, checked in built for s in checked])
+    return created
+
+
 @transaction.atomic
 def example_set_skills(*, user, example: Example, skills: Sequence[Skill]) -> Example:
     require_role(user, example.project.team, Role.EDITOR)

@@ -150,6 +150,35 @@ def level_rows_for_run(*, run: Run) -> list[dict]:
     )
 
 
+
+def round_list_for_run(*, run: Run) -> QuerySet[Round]:
+    """The run's rounds, oldest first (index 0 is the initial evaluation)."""
+    return Round.objects.filter(run=run).order_by("index")
+
+
+def round_stats(*, round_ids: list[int]) -> dict[int, dict[str, list[dict]]]:
+    """``{round id: {"profile": [...], "levels": [...]}}`` for the given rounds: the
+    Missing-Skill-Profile rows (by skill name) and the level stats (by level), as plain
+    rows. Two queries whatever the number of rounds."""
+    out: dict[int, dict[str, list[dict]]] = {
+        pk: {"profile": [], "levels": []} for pk in round_ids}
+    profile = (
+        SkillStat.objects.filter(round_id__in=round_ids).order_by("round_id", "skill__name")
+        .values("round_id", "skill_id", "evaluated", "failed", "miss_rate", "miss_share",
+                "accuracy", skill_name=F("skill__name"))
+    )
+    for row in profile:
+        out[row.pop("round_id")]["profile"].append(row)
+    levels = (
+        LevelStat.objects.filter(round_id__in=round_ids).order_by("round_id", "level")
+        .values("round_id", "level", "sampling_probability", "success_rate",
+                "strategy_score", "samples", "evaluated")
+    )
+    for row in levels:
+        out[row.pop("round_id")]["levels"].append(row)
+    return out
+
+
 # --- What a GPU worker reads for the run it holds (no role check: workers only). --------
 
 

@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    # django-ninja (the REST API, apps/api): installed for its templates and static files,
+    # so the API docs page loads Swagger UI from this site, never from a CDN.
+    "ninja",
     "apps.core",
     "apps.accounts",
     "apps.projects",

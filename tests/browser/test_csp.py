@@ -80,3 +80,27 @@ def test_admin_pages_work_under_the_csp(page, live_server, world):
     page.click(".add-row a")  # the inline's "add another" row is script-driven
     page.wait_for_selector("tr.dynamic-memberships")
     assert refused == []
+
+
+def test_api_docs_work_under_the_csp_and_fetch_nothing_from_outside(page, live_server, world):
+    """The API docs page (Swagger UI from django-ninja's static files) draws every operation
+    under the site's CSP, and every request it makes goes to this site."""
+    refused, outside = [], []
+    page.on("console", lambda msg: refused.append((page.url, msg.text))
+            if "Content Security Policy" in msg.text else None)
+    page.on("request", lambda request: outside.append(request.url)
+            if not request.url.startswith((live_server.url, "data:")) else None)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "csp")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.click("header a[href='/api/v1/docs']")
+    page.wait_for_url(f"{live_server.url}/api/v1/docs")
+    page.wait_for_selector("#operations-runs-run_launch")  # Swagger UI drew the operations
+    page.click("#operations-projects-project_list .opblock-summary")
+    page.click("#operations-projects-project_list .try-out__btn")
+    page.click("#operations-projects-project_list .execute")
+    page.wait_for_selector("#operations-projects-project_list .live-responses-table "
+                           ".response-col_status:text('200')")  # the session's own call
+    assert refused == [] and outside == []

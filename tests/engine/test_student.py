@@ -5,7 +5,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from tests.engine.student_helpers import tiny_student
-from workers.engine.errors import ModelLoadError, SpecError
+from workers.engine.errors import EngineError, ModelLoadError, SpecError
 from workers.engine.spec import StudentSpec
 from workers.engine.student import (
     CHARS,
@@ -41,12 +41,15 @@ def test_pair_encoding_ends_with_eos_and_counts_prompt_tokens():
     assert s.decode_answer(ids[n_prompt:] + [5, 6]) == "46"  # cut at the first eos
 
 
-def test_long_prompt_is_cut_from_the_left_and_answer_kept():
+def test_a_pair_longer_than_the_context_is_an_error_never_cut():
     s = tiny_student(max_length=12)
-    ids, n_prompt = s.encode_pair("1234567890+1234567890=", "2469")
-    assert len(ids) == 12
-    assert ids[0] == s.tokenizer.bos_token_id
-    assert s.tokenizer.decode(ids[n_prompt:-1]) == "2469"
+    assert s.item_tokens("12345+1=", "12346") == 1 + 9 + 5 + 1 == 16
+    with pytest.raises(EngineError, match="longer than"):
+        s.encode_pair("1234567890+1234567890=", "2469")
+    with pytest.raises(EngineError, match="longer than the student's context of 12"):
+        s.encode_pair("12345+1=", "12346")
+    ids, n_prompt = s.encode_pair("1+2=", "3")  # 1 + 5 + 1 + 1 tokens: fits whole
+    assert len(ids) == 8 and n_prompt == 6
 
 
 def test_saved_student_loads_with_auto_classes(tmp_path):

@@ -91,7 +91,7 @@ def test_stat_syn_with_disagreeing_solutions_keeps_nothing_and_counts_why():
     assert data.synthesis.to_dict() == {
         "requested": 6, "proposed": 6, "kept": 0,
         "rejected": {"disagreement": 6, "duplicate": 0, "already_solved": 0,
-                     "unparsable": 0, "teacher_error": 0}}
+                     "unparsable": 0, "teacher_error": 0, "unfit": 0}}
     assert any("were not kept: drawn from the pool" in n for n in notes)
     assert all(r.message.startswith("disagreement") for r in teacher.rejected)
 
@@ -223,6 +223,25 @@ def test_drop_solved_drops_items_the_student_answers():
     assert asked == []  # the student is not asked at all
     assert kept_all.synthesis.rejected["already_solved"] == 0
     assert len(synthesized) == len(candidates)
+
+
+def test_new_items_the_student_cannot_take_whole_are_dropped_as_unfit():
+    asked: list[list[Item]] = []
+
+    def fits(items):
+        asked.append(items)
+        return [None if int(it.answer) % 2 else "longer than the context" for it in items]
+
+    plan = DataPlan((PlanEntry("carry", 2, 6, source="synth", triggers=("e1",)),))
+    data = materializer(OracleTeacher(SumFamily()), drop_solved=False)
+    _, synthesized, notes = data.materialize(1, plan, list(FAILED), fits=fits)
+    [candidates] = asked
+    even = sum(int(it.answer) % 2 == 0 for it in candidates)
+    assert even > 0
+    assert data.synthesis.rejected["unfit"] == even
+    assert len(synthesized) == len(candidates) - even
+    assert all(int(it.answer) % 2 for it in synthesized)
+    assert any("do not fit the student" in n for n in notes)
 
 
 def test_synthesized_items_never_repeat_eval_pool_or_each_other():

@@ -46,7 +46,14 @@ from workers.engine.records import (
 from workers.engine.seeding import derive_seed, round_rng
 from workers.engine.spec import RunSpec
 from workers.engine.splits import SplitGuard
-from workers.engine.student import Student, build_student, resolve_device
+from workers.engine.student import (
+    Student,
+    build_student,
+    check_items,
+    data_chars,
+    resolve_device,
+    unfit_reason,
+)
 from workers.engine.tasks import build_family
 from workers.engine.tasks.base import Item, TaskFamily
 from workers.engine.trainer import Trainer, TrainProgress
@@ -118,8 +125,12 @@ class _Run:
 
     def make_student(self, from_checkpoint: Path | None) -> None:
         spec = self.spec
+        data = [*self.eval_items, *self.pool]
         self.student = build_student(spec.student, device=self.device, seed=spec.seed,
-                                     from_checkpoint=from_checkpoint)
+                                     from_checkpoint=from_checkpoint, chars=data_chars(data))
+        # a character the tokenizer cannot encode, or an item longer than the context, is
+        # refused here, before any round: nothing is turned into <unk> or cut
+        check_items(self.student, data)
         self.trainer = Trainer(self.student, lr=spec.train.lr, batch_size=spec.train.batch_size,
                                weight_decay=spec.train.weight_decay,
                                warmup_steps=spec.train.warmup_steps)
@@ -152,7 +163,13 @@ class _Run:
     def materialize(self, round_: int, plan: DataPlan) -> tuple[list[Item], list[Item], list[str]]:
         """(training items, synthesized items, notes) for ``plan``."""
         return self.data.materialize(round_, plan, self.last_verdicts,
-                                     solves=self.student_solves)
+                                     solves=self.student_solves, fits=self.student_fits)
+
+    def student_fits(self, items: list[Item]) -> list[str | None]:
+        """Why each new item cannot be trained on by this student (a character its
+        tokenizer cannot encode, longer than its context), or None: such synthesized items
+        are dropped (``unfit``), never cut or turned into <unk>."""
+        return [unfit_reason(self.student, it) for it in items]
 
     def student_solves(self, items: list[Item]) -> list[bool]:
         """Whether the current student answers each item correctly (greedy): new items it
@@ -244,9 +261,13 @@ class _Run:
         items of the round and the most times one was drawn."""
         data = {it.id: it for it in [*self.pool, *self.synthesized, *synthesized, *train]}
         drawn = Counter(it.id for it in train)
-        return {"overlap": self.guard.overlap(data.values()),
-                "overlap_removed": self.overlap_removed,
-                "distinct_items": len(drawn), "max_repeat": max(drawn.values(), default=0)}
+        out = {"overlap": self.guard.overlap(data.values()),
+               "overlap_removed": self.overlap_removed,
+               "distinct_items": len(drawn), "max_repeat": max(drawn.values(), default=0)}
+        skipped = self.family.skipped_items()
+        if skipped:  # generated items the family never used (e.g. no reference answer)
+            out["items_skipped"] = skipped
+        return out
 
     def run_round(self, round_: int) -> None:
         start = RoundStart.take(self.teacher)

@@ -11,7 +11,9 @@ items of its (skill, level) cell); each trigger asks the teacher for its share i
 verifies (``n_agree`` of ``n_solutions`` solutions, or the family's solver); new items that
 repeat an eval, held-out, pool or earlier synthesized problem, or each other, are dropped
 (:class:`~workers.engine.splits.SplitGuard`), then those the current student already answers
-(``drop_solved``, with the loop's ``solves``). What was not kept is drawn from the pool, and
+(``drop_solved``, with the loop's ``solves``); new items the student cannot take whole (a
+character its tokenizer cannot encode, longer than its context) are dropped as ``unfit``
+before that. What was not kept is drawn from the pool, and
 :attr:`Materializer.synthesis` counts every asked-for item by outcome.
 
 Pool draws spread over distinct items: within a round no item is drawn twice while the
@@ -56,6 +58,8 @@ SPREAD_LEVELS = frozenset({"stat_sel", "stat_syn"})
 
 # The student's greedy verdicts on candidate items (True: answered correctly).
 Solves = Callable[[list[Item]], list[bool]]
+# Why the student cannot take each candidate item as it is (None: it fits).
+Fits = Callable[[list[Item]], list[str | None]]
 
 
 @dataclass(frozen=True)
@@ -110,12 +114,14 @@ class Materializer:
                 if (skill is None or skill in it.skills) and (level is None or it.level == level)]
 
     def materialize(self, round_: int, plan: DataPlan, verdicts: list[Verdict], *,
-                    solves: Solves | None = None) -> tuple[list[Item], list[Item], list[str]]:
+                    solves: Solves | None = None,
+                    fits: Fits | None = None) -> tuple[list[Item], list[Item], list[str]]:
         """(training items, synthesized items, notes) for ``plan``.
 
         ``verdicts`` are the last evaluation's, with missing skills: they name the trigger of
         each synthesized item when the plan does not. ``solves`` answers candidate items with
         the current student (``drop_solved``); without it nothing is dropped as solved.
+        ``fits`` says which new items the student cannot take (``unfit``: dropped).
         """
         draw_rng = round_rng(self.spec.seed, round_, "draw")
         synth_rng = round_rng(self.spec.seed, round_, "synth")
@@ -127,7 +133,8 @@ class Materializer:
         made: dict[int, list[Item]] = {}
         drawn = _Draws(set().union(*self.recent) if self.recent else set())
         if any(e.source == "synth" and e.count > 0 for e in plan.entries):
-            made = self.synthesize_round(round_, plan, synth_rng, verdicts, solves, notes)
+            made = self.synthesize_round(round_, plan, synth_rng, verdicts, solves, notes,
+                                         fits=fits)
         for index, entry in enumerate(plan.entries):
             if entry.count <= 0:
                 continue
@@ -237,7 +244,8 @@ class Materializer:
 
     def synthesize_round(self, round_: int, plan: DataPlan, rng: random.Random,
                          verdicts: list[Verdict], solves: Solves | None,
-                         notes: list[str]) -> dict[int, list[Item]]:
+                         notes: list[str], *, fits: Fits | None = None
+                         ) -> dict[int, list[Item]]:
         """The kept synthesized items of each synth entry (by index in the plan); the
         accounting is left in :attr:`synthesis`."""
         n_solutions = int(self.config.get("n_solutions", SOLVE_SAMPLES))
@@ -270,6 +278,15 @@ class Materializer:
             batch.add(key)
             fresh.append((r, it))
         candidates = fresh
+        if candidates and fits is not None:  # a character the student cannot encode, too long
+            reasons = fits([it for _, it in candidates])
+            unfit = [reason for reason in reasons if reason is not None]
+            if unfit:
+                total.reject("unfit", len(unfit))
+                notes.append(f"{len(unfit)} synthesized items do not fit the student, e.g. "
+                             f"{unfit[0]}")
+            candidates = [c for c, reason in zip(candidates, reasons, strict=True)
+                          if reason is None]
         if candidates and self.config.get("drop_solved", True):
             if solves is None:
                 notes.append("drop_solved: no student to answer the new items, none dropped")

@@ -1,6 +1,7 @@
 """Projects pages: list, create from a task family, create from a JSONL upload."""
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,19 +106,33 @@ def test_bad_task_options_are_shown_inline_and_nothing_is_saved(client_for, owne
     assert not Skill.objects.exists()
 
 
-def test_reasoning_gym_without_the_package_says_how_to_install(client_for, owner, team_a):
-    try:
-        import reasoning_gym  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("reasoning-gym is installed here")
+def test_reasoning_gym_without_the_package_says_how_to_install(client_for, owner, team_a,
+                                                               monkeypatch):
+    monkeypatch.setitem(sys.modules, "reasoning_gym", None)  # as if it were not installed
     response = client_for(owner).post(reverse("projects:project-new"), {
         **FAMILY, "team": team_a.pk, "name": "Gym", "task_family": "reasoning_gym",
         "task_options": '{"dataset": "basic_arithmetic"}'})
     assert response.status_code == 400
     assert "reasoning-gym" in response.content.decode()
     assert not Project.objects.filter(name="Gym").exists()
+
+
+def test_create_from_reasoning_gym_datasets_seeds_skills_sub_skills_and_levels(
+        client_for, owner, team_a):
+    options = {"datasets": {"chain_sum": {"levels": [1, 2]},
+                            "complex_arithmetic": {"levels": [1, 2]}}}
+    response = client_for(owner).post(reverse("projects:project-new"), {
+        **FAMILY, "team": team_a.pk, "name": "Gym", "task_family": "reasoning_gym",
+        "task_options": json.dumps(options)})
+    assert response.status_code == 302
+    project = Project.objects.get(team=team_a, name="Gym")
+    multiply = Skill.objects.get(project=project, name="complex_arithmetic/multiply")
+    assert multiply.parent.name == "complex_arithmetic" and multiply.origin == "builtin"
+    examples = Example.objects.filter(project=project)
+    assert examples.count() == 40
+    assert set(examples.values_list("level", flat=True)) <= {1, 2}
+    assert {e.meta["dataset"] for e in examples} == {"chain_sum", "complex_arithmetic"}
+    assert not examples.filter(answer="None").exists()
 
 
 def test_create_refused_to_viewer_and_stranger(client_for, viewer, stranger, team_a):

@@ -99,6 +99,11 @@ class TaskFamily(ABC):
         the run draws its eval split."""
         return None
 
+    def skipped_items(self) -> dict[str, int]:
+        """Items the family generated but never used, counted by reason (a reasoning-gym
+        item without a reference answer); the loop records them in ``items_skipped``."""
+        return {}
+
     def can_generate(self) -> bool:
         """Whether :meth:`generate` makes new items (the oracle synthesizes with it)."""
         return False

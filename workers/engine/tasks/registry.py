@@ -40,8 +40,9 @@ FAMILIES: dict[str, FamilyInfo] = {
         ),
         FamilyInfo(
             "reasoning_gym",
-            "A dataset of the optional reasoning-gym package, with its own answer scorer; "
-            f"needs `{reasoning_gym.INSTALL_HINT}`.",
+            "Datasets of the optional reasoning-gym package, one skill each (sub-skills where "
+            "items name their sub-type), levels from each dataset's own difficulty knobs, "
+            f"answers judged by its own scorer; needs `{reasoning_gym.INSTALL_HINT}`.",
             reasoning_gym.OPTIONS_HELP, reasoning_gym.ReasoningGymFamily,
         ),
     )

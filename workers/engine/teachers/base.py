@@ -40,8 +40,11 @@ MIN_AGREEMENT = 2  # ... of which at least this many must agree (default)
 # duplicate: it repeats an eval, held-out, pool or reference item or another new one;
 # already_solved: the current student already answers it (dropped by the loop);
 # unparsable: the teacher's text never followed the contract (or named fewer items);
-# teacher_error: the backend or the generator failed.
-REJECT_REASONS = ("disagreement", "duplicate", "already_solved", "unparsable", "teacher_error")
+# teacher_error: the backend or the generator failed;
+# unfit: the student cannot take it whole (a character its tokenizer cannot encode, or
+# longer than its context), never cut or turned into <unk>.
+REJECT_REASONS = ("disagreement", "duplicate", "already_solved", "unparsable", "teacher_error",
+                  "unfit")
 
 
 class UnparsableAnswer(TeacherError):

@@ -1,0 +1,84 @@
+"""Projects, their skill tree and their examples."""
+
+from ninja import Query, Router, Status
+
+from apps.accounts.permissions import role_for
+from apps.api.pagination import Cursor, Limit, paginate
+from apps.api.routers.common import READ_ERRORS, WRITE_ERRORS, caller, project_for
+from apps.api.schemas import (
+    ExampleBulkIn,
+    ExampleBulkOut,
+    ExampleFilters,
+    ExamplePage,
+    Id,
+    ProjectDetailOut,
+    ProjectListOut,
+    SkillOut,
+)
+from apps.projects.models import Example
+from apps.projects.selectors import (
+    example_counts,
+    example_list_for_project,
+    project_list_with_counts,
+    skill_tree,
+)
+from apps.projects.services import example_bulk_add
+
+router = Router(tags=["projects"])
+
+
+@router.get("/projects", response={200: list[ProjectListOut], **READ_ERRORS},
+            summary="The projects of your teams")
+def project_list(request):
+    return list(project_list_with_counts(user=caller(request)).select_related("team"))
+
+
+@router.get("/projects/{project_id}", response={200: ProjectDetailOut, **READ_ERRORS})
+def project_detail(request, project_id: Id):
+    project = project_for(request, project_id)
+    project.role = role_for(caller(request), project.team)
+    project.example_counts = example_counts(project=project)
+    return project
+
+
+@router.get("/projects/{project_id}/skills", response={200: list[SkillOut], **READ_ERRORS},
+            summary="The skill tree, parents before their children")
+def skill_list(request, project_id: Id):
+    project = project_for(request, project_id)
+    return [{"id": s.pk, "name": s.name, "description": s.description, "parent": s.parent_id,
+             "origin": s.origin, "depth": depth}
+            for s, depth in skill_tree(project=project)]
+
+
+def example_row(example: Example) -> dict:
+    return {
+        "id": example.pk, "key": example.key, "prompt": example.prompt,
+        "answer": example.answer, "skills": sorted(s.name for s in example.skills.all()),
+        "level": example.level, "split": example.split, "origin": example.origin,
+        "review_status": example.review_status, "meta": example.meta or {},
+        "prompt_version": example.prompt_version_id, "teacher_kind": example.teacher_kind,
+        "round": example.round_id, "triggering_example": example.triggering_example_id,
+        "created_at": example.created_at,
+    }
+
+
+@router.get("/projects/{project_id}/examples", response={200: ExamplePage, **READ_ERRORS},
+            summary="Examples, oldest first, filtered; cursor pagination")
+def example_list(request, project_id: Id, filters: Query[ExampleFilters],
+                 cursor: Cursor | None = None, limit: Limit | None = None):
+    project = project_for(request, project_id)
+    qs = example_list_for_project(
+        project=project, split=filters.split, level=filters.level, skill_id=filters.skill,
+        origin=filters.origin, review_status=filters.review_status)
+    page = paginate(request, qs, cursor=cursor, limit=limit)
+    page["results"] = [example_row(e) for e in page["results"]]
+    return page
+
+
+@router.post("/projects/{project_id}/examples", response={201: ExampleBulkOut, **WRITE_ERRORS},
+             summary="Add examples, all or none; each bad row is named in the errors")
+def example_bulk_create(request, project_id: Id, payload: ExampleBulkIn):
+    project = project_for(request, project_id, write=True)
+    created = example_bulk_add(user=caller(request), project=project,
+                               examples=[row.model_dump() for row in payload.examples])
+    return Status(201, {"created": len(created), "ids": [e.pk for e in created]})
