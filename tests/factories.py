@@ -8,6 +8,7 @@ from apps.curricula.models import Curriculum
 from apps.projects.models import (
     Example,
     ExampleSkill,
+    ImportJob,
     Project,
     Skill,
     SkillExtraction,
@@ -209,3 +210,11 @@ class SkillProposalFactory(factory.django.DjangoModelFactory):
         SkillExtractionFactory, project=factory.SelfAttribute("..project")
     )
     name = factory.Sequence(lambda n: f"proposed_{n}")
+
+
+class ImportJobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ImportJob
+
+    project = factory.SubFactory(ProjectFactory)
+    token = factory.Sequence(lambda n: f"{n:032x}")

@@ -21,6 +21,7 @@ class TaskName(StrEnum):
     RUN_SWEEP = "runs.sweep"
     RUN_ARTIFACTS_DELETE = "runs.artifacts_delete"
     SKILL_EXTRACT = "skills.extract"
+    EXAMPLES_IMPORT = "examples.import"
 
 
 QUEUE_OF: dict[TaskName, Queue] = {
@@ -28,6 +29,7 @@ QUEUE_OF: dict[TaskName, Queue] = {
     TaskName.RUN_SWEEP: Queue.DEFAULT,
     TaskName.RUN_ARTIFACTS_DELETE: Queue.DEFAULT,
     TaskName.SKILL_EXTRACT: Queue.DEFAULT,
+    TaskName.EXAMPLES_IMPORT: Queue.DEFAULT,
 }
 
 # CELERY_TASK_ROUTES: plain strings, as Celery compares them.

@@ -8,7 +8,7 @@ from ninja.parser import Parser
 
 from apps.api import errors
 from apps.api.auth import SessionAuth, TokenAuth
-from apps.api.routers import curricula, projects, prompts, runs
+from apps.api.routers import curricula, data, projects, prompts, runs
 from apps.common.safejson import json_loads_safe
 
 DESCRIPTION = """\
@@ -51,5 +51,5 @@ api = StudioAPI(
     openapi_url="/openapi.json",
 )
 errors.install(api)
-for module in (projects, prompts, curricula, runs):
+for module in (projects, prompts, curricula, runs, data):
     api.add_router("", module.router)

@@ -4,6 +4,7 @@ from apps.common.admin_scoping import TeamScopedAdmin, TeamScopedTabularInline
 from apps.projects.models import (
     Example,
     ExampleSkill,
+    ImportJob,
     Project,
     Skill,
     SkillExtraction,
@@ -65,3 +66,11 @@ class SkillProposalAdmin(TeamScopedAdmin):
     list_filter = ["status"]
     search_fields = ["name", "description"]
     raw_id_fields = ["extraction", "skill"]
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(TeamScopedAdmin):
+    team_path = "project__team"
+    list_display = ["id", "project", "status", "total_rows", "done_rows", "created_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["created_by"]

@@ -164,3 +164,33 @@ class ExtractForm(Form):
         super().__init__(*args, **kwargs)
         self.fields["teacher"].queryset = teachers
         freeze_choices(self, "teacher")
+
+
+class ExampleImportForm(Form):
+    """Step 1 of an import into a project: the file and how to read it."""
+
+    file = forms.FileField(
+        label="File (JSONL or CSV)",
+        help_text="Ours (prompt, answer, skills, level, split), OpenAI chat (messages) or TRL "
+                  "(prompt and completion, as text or message lists); docs/api.md, "
+                  "\"Formats\".")
+    format = forms.ChoiceField(choices=[
+        ("auto", "Detect from the rows"), ("ours", "Ours"), ("openai", "OpenAI chat"),
+        ("trl", "TRL prompt-completion"), ("trl_chat", "TRL conversational")], initial="auto")
+    default_skill = forms.CharField(
+        max_length=100, initial="general",
+        help_text="The skill of rows that name none (OpenAI chat and TRL rows).")
+    default_level = forms.IntegerField(min_value=0, max_value=INT32_MAX, initial=1,
+                                       help_text="The level of rows that give none.")
+
+
+class ExampleImportConfirmForm(Form):
+    """Step 2: the checked upload and the same reading options."""
+
+    token = forms.CharField(max_length=32, widget=forms.HiddenInput)
+    kind = forms.ChoiceField(choices=[("jsonl", "jsonl"), ("csv", "csv")],
+                             widget=forms.HiddenInput)
+    format = forms.CharField(max_length=10, widget=forms.HiddenInput)
+    default_skill = forms.CharField(max_length=100, widget=forms.HiddenInput)
+    default_level = forms.IntegerField(min_value=0, max_value=INT32_MAX,
+                                       widget=forms.HiddenInput)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.projects import views
+from apps.projects import data_views, views
 
 app_name = "projects"
 
@@ -28,4 +28,14 @@ urlpatterns = [
          name="proposal-accept"),
     path("projects/<int:pk>/skills/proposals/<int:proposal_pk>/reject/", views.proposal_reject,
          name="proposal-reject"),
+]
+
+urlpatterns += [
+    path("projects/<int:pk>/import/", data_views.example_import, name="example-import"),
+    path("projects/<int:pk>/import/confirm/", data_views.example_import_confirm,
+         name="example-import-confirm"),
+    path("projects/<int:pk>/import/cancel/", data_views.example_import_cancel,
+         name="example-import-cancel"),
+    path("projects/<int:pk>/imports/<int:job_pk>/", data_views.import_job, name="import-job"),
+    path("projects/<int:pk>/export/", data_views.project_export, name="project-export"),
 ]

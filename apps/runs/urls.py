@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.runs import views
+from apps.runs import export_views, views
 
 app_name = "runs"
 
@@ -9,5 +9,6 @@ urlpatterns = [
     path("projects/<int:pk>/runs/new/", views.run_new, name="run-new"),
     path("runs/<int:pk>/", views.run_detail, name="run-detail"),
     path("runs/<int:pk>/live/", views.run_live, name="run-live"),
+    path("runs/<int:pk>/export/<str:what>", export_views.run_export, name="run-export"),
     path("runs/<int:pk>/<slug:action>/", views.run_action, name="run-action"),
 ]

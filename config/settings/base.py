@@ -181,7 +181,7 @@ CELERY_WORKER_PROC_ALIVE_TIMEOUT = float(env_int("CELERY_WORKER_PROC_ALIVE_TIMEO
 CELERY_TASK_DEFAULT_QUEUE = str(Queue.DEFAULT)
 # Task modules: runs (gpu queue + sweeps) and teacher jobs (default queue); each task's
 # queue is in workers/queues.py.
-CELERY_IMPORTS = ["workers.tasks.runs", "workers.tasks.teachers"]
+CELERY_IMPORTS = ["workers.tasks.runs", "workers.tasks.teachers", "workers.tasks.imports"]
 CELERY_TASK_ROUTES = ROUTES
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A broker that goes away (Redis restarted) does not stop the run in progress: the worker

@@ -17,8 +17,10 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -32,7 +34,14 @@ from apps.accounts.forms import ApiTokenForm
 from apps.accounts.services import api_token_create
 from apps.curricula.selectors import strategy_choices, strategy_schema
 from apps.projects.creation import upload_store
-from apps.projects.forms import FamilyProjectForm, JsonlConfirmForm, JsonlUploadForm
+from apps.projects.forms import (
+    ExampleImportConfirmForm,
+    ExampleImportForm,
+    FamilyProjectForm,
+    JsonlConfirmForm,
+    JsonlUploadForm,
+)
+from apps.projects.models import ImportJob
 from apps.prompts.forms import PromptNewForm, PromptVersionForm, TeacherForm, TryForm
 from apps.runs.forms import RunLaunchForm
 from apps.runs.models import RunStatus
@@ -138,6 +147,7 @@ def world(owner, team_a, project_a, settings, tmp_path):
         SkillStatFactory(round=rnd, run=run, skill=add)
         LevelStatFactory(round=rnd, run=run, level=1)
     proposal = SkillProposalFactory(project=project_a, extraction__teacher_config=teacher)
+    import_job = ImportJob.objects.create(project=project_a, token="0" * 32, total_rows=9)
     admin = UserFactory(username="root", is_staff=True, is_superuser=True)
     token = api_token_create(user=owner, name="fuzz token")[0]
     yield {
@@ -145,7 +155,7 @@ def world(owner, team_a, project_a, settings, tmp_path):
         "other_skill": carry, "example": example, "teacher": teacher,
         "curriculum": curriculum, "prompt": prompt, "run": run, "proposal": proposal,
         "model_dir": str(tmp_path / "models" / "tiny"),
-        "token": token,
+        "token": token, "import_job": import_job,
     }
     cache.clear()  # rate-limit counters and the like stay out of the other tests
 
@@ -263,6 +273,16 @@ ENDPOINTS = [
     Endpoint("projects:jsonl-confirm", "POST", data=_confirm),
     Endpoint("projects:jsonl-cancel", "POST", data=lambda w: {"token": None}),
     Endpoint("projects:skill-list", "GET", _project),
+    Endpoint("projects:example-import", "GET", _project),
+    Endpoint("projects:example-import", "POST", _project, data=lambda w: _form_fields(
+        ExampleImportForm, file=None, format="auto", default_skill="add", default_level="1")),
+    Endpoint("projects:example-import-confirm", "POST", _project, data=lambda w: _form_fields(
+        ExampleImportConfirmForm, token=None, kind="jsonl", format="auto",
+        default_skill="add", default_level="1")),
+    Endpoint("projects:example-import-cancel", "POST", _project,
+             data=lambda w: {"token": None}),
+    Endpoint("projects:import-job", "GET", lambda w: [w["project"].pk, w["import_job"].pk]),
+    Endpoint("projects:project-export", "GET", _project, query=("format",)),
     Endpoint("projects:skill-new", "POST", _project,
              data=lambda w: {"name": "fuzz skill", "description": "d",
                              "parent": w["skill"].pk}),
@@ -313,6 +333,8 @@ ENDPOINTS = [
     Endpoint("runs:run-detail", "GET", lambda w: [w["run"].pk], query=SORTS),
     Endpoint("runs:run-live", "GET", lambda w: [w["run"].pk], query=SORTS),
     Endpoint("runs:run-action", "POST", lambda w: [w["run"].pk, "retry"]),
+    Endpoint("runs:run-export", "GET", lambda w: [w["run"].pk, "metrics.csv"],
+             query=("format",)),
     # The admin: the lists of every model (search, sort, page, filters) and the two forms
     # with JSON fields that people type (curriculum parameters, task options).
     Endpoint("admin:changelist", "GET", query=("q", "o", "p", "all", "level", "status"),
@@ -325,6 +347,7 @@ ENDPOINTS = [
                              "task_options": "{}", "description": "",
                              "require_review": "on"}, user="admin"),
 ]
+EXPORTS = ["metrics.csv", "metrics.json", "plans.jsonl", "synthesized.jsonl", "student.tar.gz"]
 ACTIONS = ["pause", "resume", "cancel", "retry", "delete", "x-y", "a" * 300, "0"]  # a slug
 
 
@@ -342,6 +365,8 @@ def requests(draw, endpoint: Endpoint, world: dict) -> Request:
     args = list(endpoint.args(world))
     if endpoint.name == "runs:run-action":
         args[1] = draw(st.sampled_from(ACTIONS))
+    if endpoint.name == "runs:run-export":
+        args[1] = draw(st.sampled_from([*EXPORTS, "x", "a" * 300, "%00"]))
     if args and draw(st.integers(min_value=0, max_value=7)) == 0:
         position = draw(st.integers(min_value=0, max_value=len(args) - 1))
         if isinstance(args[position], int):
@@ -380,7 +405,11 @@ def _send(client: Client, request: Request):
         return client.get(request.url)
     data = dict(request.data)
     if isinstance(data.get("token"), str) and data["token"].endswith("\n"):
-        data["token"] = upload_store(data=data["token"].encode("utf-8", "replace"))
+        raw = data["token"].encode("utf-8", "replace")
+        data["token"] = upload_store(data=raw)
+        imports_dir = Path(settings.DATA_DIR) / "imports"  # the import page's uploads too
+        imports_dir.mkdir(parents=True, exist_ok=True)
+        (imports_dir / f"{data['token']}.upload").write_bytes(raw)
     if "file" in data:
         data["file"].seek(0)
     return client.post(request.url, {k: v for k, v in data.items() if v is not None})
@@ -403,6 +432,8 @@ def test_no_server_error(endpoint, world):
             if endpoint.user:
                 client.force_login(world[endpoint.user])
             response = _send(client, request)
+            if getattr(response, "streaming", False):  # an export: run its stream through
+                b"".join(response.streaming_content)
         finally:
             transaction.savepoint_rollback(savepoint)
         assert response.status_code < 500, (request.url, request.data)

@@ -67,7 +67,8 @@ def test_retry_continues_a_failed_run_from_its_last_finished_round(workers):
     from apps.runs.artifacts import run_artifacts_dir
 
     parts = run_parts()
-    run = launch(parts, rounds=3, steps=40)
+    # enough steps that the pause lands before the run ends, even on a busy machine
+    run = launch(parts, rounds=3, steps=300)
     wait_for(lambda: train_progress(run, round_=2), timeout=90, what="round 2 to train",
              on_fail=lambda: describe(run))
     run_pause(user=parts["user"], run=Run.objects.get(pk=run.pk))

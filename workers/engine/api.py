@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workers.engine.checkpoint import is_complete as checkpoint_is_complete
 from workers.engine.curriculum import STRATEGIES, get_strategy
 from workers.engine.curriculum.base import Param, ParamError, Strategy, validate_params
 from workers.engine.errors import (
@@ -55,6 +56,7 @@ from workers.engine.teachers.prompts import (
 )
 
 __all__ = [
+    "checkpoint_is_complete",
     # catalog: task families
     "ANSWER_MODES", "FAMILIES", "FamilyInfo", "Item", "SkillInfo", "TaskFamily",
     "build_family", "family_skills", "parse_jsonl",

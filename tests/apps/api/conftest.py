@@ -25,10 +25,14 @@ class ApiClient:
             self.client.force_login(user)
 
     def _check(self, response):
-        text = response.content.decode("utf-8", "replace")
+        if getattr(response, "streaming", False):  # exports: read the whole stream here
+            response.body = b"".join(response.streaming_content)
+        else:
+            response.body = response.content
+        text = response.body.decode("utf-8", "replace")
         assert TEACHER_KEY not in text
         assert response.status_code < 500, text[:2000]
-        if response.content and response["Content-Type"].startswith("application/json"):
+        if response.body and response["Content-Type"].split(";")[0] == "application/json":
             response.data = json.loads(text)
         else:
             response.data = None
@@ -74,6 +78,7 @@ def api_as():
 def world(owner, editor, viewer, stranger, team_a, project_a, project_b, settings, tmp_path):
     """Project A with skills (a tree), examples, a teacher with a stored key, a curriculum,
     a prompt with two versions and a failed run with two rounds; project B of the stranger."""
+    from apps.projects.models import ImportJob
     from apps.runs.models import RunStatus
     from tests.factories import (
         CurriculumFactory,
@@ -90,6 +95,7 @@ def world(owner, editor, viewer, stranger, team_a, project_a, project_b, setting
 
     settings.DATA_DIR = tmp_path
     settings.STUDIO_MODEL_ROOTS = [tmp_path / "models"]
+    settings.STUDIO_ARTIFACTS_DIR = tmp_path / "artifacts"
     add = SkillFactory(project=project_a, name="add")
     carry = SkillFactory(project=project_a, name="carry", parent=add)
     examples = [
@@ -116,15 +122,25 @@ def world(owner, editor, viewer, stranger, team_a, project_a, project_b, setting
         SkillStatFactory(round=rnd, run=run, skill=carry)
         LevelStatFactory(round=rnd, run=run, level=1)
         LevelStatFactory(round=rnd, run=run, level=2)
+    checkpoint = tmp_path / "artifacts" / "runs" / f"run-{run.pk}" / "checkpoints" / "round-001"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "config.json").write_text('{"model_type": "llama"}')
+    (checkpoint / "state.json").write_text('{"round": 1, "complete": true}')
+    rnd.checkpoint_path = str(checkpoint.relative_to(tmp_path / "artifacts"))
+    rnd.save(update_fields=["checkpoint_path"])
+    import_job = ImportJob.objects.create(project=project_a, token="0" * 32, status="succeeded",
+                                          total_rows=3, done_rows=3)
     b_teacher = TeacherConfigFactory(project=project_b, name="b-oracle")
     b_curriculum = CurriculumFactory(project=project_b, name="b-uniform")
     b_prompt = TeacherPromptFactory(project=project_b, role="solve", name="b-solver")
     TeacherPromptVersionFactory(prompt=b_prompt, version=1)
     b_run = RunFactory(project=project_b, teacher_config=b_teacher, curriculum=b_curriculum)
+    b_import_job = ImportJob.objects.create(project=project_b, token="1" * 32)
     return {
         "owner": owner, "editor": editor, "viewer": viewer, "stranger": stranger,
         "project": project_a, "skills": [add, carry], "examples": examples,
         "teacher": teacher, "oracle": oracle, "curriculum": curriculum, "prompt": prompt,
-        "run": run, "b": {"project": project_b, "teacher": b_teacher,
-                          "curriculum": b_curriculum, "prompt": b_prompt, "run": b_run},
+        "run": run, "import_job": import_job,
+        "b": {"project": project_b, "teacher": b_teacher, "curriculum": b_curriculum,
+              "prompt": b_prompt, "run": b_run, "import_job": b_import_job},
     }

@@ -69,6 +69,20 @@ OPERATIONS = [
     Operation("run_retry_op", "POST", lambda w: f"/runs/{w['run'].pk}/retry"),
     Operation("round_list", "GET", lambda w: f"/runs/{w['run'].pk}/rounds",
               query=("cursor", "limit")),
+    Operation("example_import", "POST", lambda w: f"/projects/{_p(w)}/import",
+              body=lambda w: {"content": '{"messages": [{"role": "user", "content": "5+5="}, '
+                                         '{"role": "assistant", "content": "10"}]}\n',
+                              "default_skill": "add"}),
+    Operation("import_job_detail", "GET",
+              lambda w: f"/projects/{_p(w)}/imports/{w['import_job'].pk}"),
+    Operation("project_export", "GET", lambda w: f"/projects/{_p(w)}/export",
+              query=("format",)),
+    Operation("run_metrics_export", "GET", lambda w: f"/runs/{w['run'].pk}/metrics",
+              query=("as",)),
+    Operation("run_plans_export", "GET", lambda w: f"/runs/{w['run'].pk}/plans"),
+    Operation("run_synthesized_export", "GET", lambda w: f"/runs/{w['run'].pk}/synthesized",
+              query=("format",)),
+    Operation("run_student_export", "GET", lambda w: f"/runs/{w['run'].pk}/student"),
 ]
 BY_ID = {op.id: op for op in OPERATIONS}
 

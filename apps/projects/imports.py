@@ -1,0 +1,331 @@
+"""Importing examples into a project from a file in any format (``apps.projects.formats``).
+
+Two steps, as on the page and over the API: :func:`import_check` reads the stored upload
+row by row and reports every bad row (line, field, reason) without saving anything; the
+person then imports the good rows (:func:`example_import`) or cancels
+(:func:`import_discard`). The import reads the file again, streaming, and inserts the good
+rows in batches inside one transaction: all of them or, if anything fails, none. A file of
+more than ``ASYNC_ROWS`` rows or ``ASYNC_BYTES`` bytes is imported by the default queue's
+worker (:func:`import_job_start`, task ``examples.import``) with its progress on an
+``ImportJob`` row.
+
+Rows of a format without skills or a level (OpenAI chat, TRL) take the import's default
+skill and level; rows without a split go to train; skills the project lacks are created.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import Role
+from apps.accounts.permissions import require_role
+from apps.common.db import INT32_MAX
+from apps.common.safejson import json_problem
+from apps.common.tasks import enqueue
+from apps.projects.formats import FORMATS, Row, RowDefaults
+from apps.projects.formats.reader import KINDS, FormatUnknown, RowProblem, read_rows
+from apps.projects.models import Example, ExampleSkill, ImportJob, Project, Skill
+from workers.queues import TaskName
+
+ASYNC_ROWS = 5_000
+ASYNC_BYTES = 5 * 1024 * 1024
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+BATCH = 1_000
+SHOWN_PROBLEMS = 200
+FORMAT_CHOICES = ("auto", *FORMATS)
+_TOKEN = re.compile(r"[0-9a-f]{32}")
+UPLOAD_MAX_AGE_S = 24 * 3600
+
+
+@dataclass
+class ImportCheck:
+    """What a check found: the good rows' count, every bad row's count and the first
+    ``SHOWN_PROBLEMS`` of them, the format read, the skills the import would create and
+    the first few good rows (for the preview)."""
+
+    fmt: str = ""
+    good: int = 0
+    bad: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    new_skills: list[str] = field(default_factory=list)
+    sample: list[Row] = field(default_factory=list)
+    size: int = 0
+
+    @property
+    def large(self) -> bool:
+        return self.good + self.bad > ASYNC_ROWS or self.size > ASYNC_BYTES
+
+
+# --- the stored upload ----------------------------------------------------------------------
+
+def _uploads_dir() -> Path:
+    return Path(settings.DATA_DIR) / "imports"
+
+
+def import_store(*, chunks) -> str:
+    """Write an upload to disk chunk by chunk (never whole in memory); returns its token."""
+    folder = _uploads_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - UPLOAD_MAX_AGE_S
+    for old in folder.glob("*.upload"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink(missing_ok=True)
+        except OSError:
+            continue
+    token = secrets.token_hex(16)
+    path = folder / f"{token}.upload"
+    written = 0
+    with open(path, "wb") as fh:
+        for chunk in chunks:
+            written += len(chunk)
+            if written > MAX_UPLOAD_BYTES:
+                fh.close()
+                path.unlink(missing_ok=True)
+                raise ValidationError({"file": f"larger than {MAX_UPLOAD_BYTES:,} bytes"})
+            fh.write(chunk)
+    return token
+
+
+def import_path(token) -> Path:
+    if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+        raise ValidationError({"token": "not an upload token; upload the file again"})
+    path = _uploads_dir() / f"{token}.upload"
+    if not path.is_file():
+        raise ValidationError({"token": "the uploaded file is no longer here; upload it again"})
+    return path
+
+
+def import_discard(*, token) -> None:
+    """Remove an upload (after the import, or when the person cancels); other values are
+    ignored."""
+    if isinstance(token, str) and _TOKEN.fullmatch(token):
+        (_uploads_dir() / f"{token}.upload").unlink(missing_ok=True)
+
+
+# --- checking -------------------------------------------------------------------------------
+
+def _options(kind: str, fmt: str, default_skill: str, default_level: int) -> RowDefaults:
+    errors = {}
+    if kind not in KINDS:
+        errors["kind"] = f"must be one of {', '.join(KINDS)}"
+    if fmt not in FORMAT_CHOICES:
+        errors["format"] = f"must be one of {', '.join(FORMAT_CHOICES)}"
+    name_length = Skill._meta.get_field("name").max_length
+    if (not isinstance(default_skill, str) or not default_skill.strip()
+            or len(default_skill) > name_length or "\x00" in default_skill):
+        errors["default_skill"] = f"must be a name of 1 to {name_length} characters"
+    if isinstance(default_level, bool) or not isinstance(default_level, int) \
+            or not 0 <= default_level <= INT32_MAX:
+        errors["default_level"] = f"must be a whole number from 0 to {INT32_MAX}"
+    if errors:
+        raise ValidationError(errors)
+    return RowDefaults(skill=default_skill.strip(), level=default_level)
+
+
+def _storage_problem(row: Row) -> tuple[str, str] | None:
+    """``(field, reason)`` when a well-formed row cannot be stored."""
+    key_length = Example._meta.get_field("key").max_length
+    name_length = Skill._meta.get_field("name").max_length
+    if len(row["key"]) > key_length:
+        return "id", f"longer than {key_length} characters"
+    if any(len(name) > name_length for name in row["skills"]):
+        return "skills", f"a name is longer than {name_length} characters"
+    for name in ("prompt", "answer", "key"):
+        if "\x00" in row[name]:
+            return ("id" if name == "key" else name), "holds a NUL character (\\u0000)"
+    if any("\x00" in s for s in row["skills"]):
+        return "skills", "holds a NUL character (\\u0000)"
+    if row["level"] > INT32_MAX:
+        return "level", f"must be at most {INT32_MAX}"
+    problem = json_problem(row["meta"])
+    if problem:
+        return "meta", problem
+    return None
+
+
+def _checked_rows(project: Project, path: Path, kind: str, fmt: str,
+                  defaults: RowDefaults) -> Iterator[tuple[int, Row | None, RowProblem | None]]:
+    """The file's rows with storage problems and key conflicts (a key the project already
+    has, or one repeated in the file) reported as bad rows."""
+    taken = set(Example.objects.filter(project=project).exclude(key="")
+                .values_list("key", flat=True))
+    seen: dict[str, int] = {}
+    with open(path, "rb") as fh:
+        try:
+            for line, row, problem in read_rows(fh, kind=kind, fmt=fmt, defaults=defaults):
+                if row is not None:
+                    storage = _storage_problem(row)
+                    if storage:
+                        problem, row = RowProblem(line, *storage), None
+                    elif row["key"] in taken:
+                        problem, row = RowProblem(line, "id", f"{row['key']!r} is already "
+                                                              "an example of this project"), None
+                    elif row["key"] in seen:
+                        problem, row = RowProblem(line, "id", f"{row['key']!r} repeats line "
+                                                              f"{seen[row['key']]}"), None
+                    elif row["key"]:
+                        seen[row["key"]] = line
+                yield line, row, problem
+        except FormatUnknown as exc:
+            raise ValidationError({"format": f"{exc}; choose the format"}) from None
+
+
+def import_check(*, project: Project, token: str, kind: str = "jsonl", fmt: str = "auto",
+                 default_skill: str = "general", default_level: int = 1,
+                 sample_size: int = 5) -> ImportCheck:
+    """Read the stored upload through and report (module doc); saves nothing."""
+    defaults = _options(kind, fmt, default_skill, default_level)
+    path = import_path(token)
+    check = ImportCheck(size=path.stat().st_size)
+    existing = set(Skill.objects.filter(project=project).values_list("name", flat=True))
+    new: dict[str, None] = {}
+    for _line, row, problem in _checked_rows(project, path, kind, fmt, defaults):
+        if problem is not None:
+            check.bad += 1
+            if len(check.problems) < SHOWN_PROBLEMS:
+                check.problems.append(problem)
+            continue
+        check.good += 1
+        if len(check.sample) < sample_size:
+            check.sample.append(row)
+        for name in row["skills"]:
+            if name not in existing and len(new) < 1000:
+                new[name] = None
+    check.new_skills = list(new)
+    if fmt == "auto":
+        with open(path, "rb") as fh:
+            from apps.projects.formats.reader import detected_format
+
+            check.fmt = detected_format(fh, kind=kind) or ""
+    else:
+        check.fmt = fmt
+    return check
+
+
+# --- importing ------------------------------------------------------------------------------
+
+@transaction.atomic
+def example_import(*, user, project: Project, token: str, kind: str = "jsonl",
+                   fmt: str = "auto", default_skill: str = "general", default_level: int = 1,
+                   progress: Callable[[int, int], None] | None = None) -> dict:
+    """Import the good rows of the stored upload, all in one transaction (module doc);
+    returns ``{"imported": n, "skipped": bad rows}``. ``progress(done, skipped)`` is called
+    after each batch."""
+    require_role(user, project.team, Role.EDITOR)
+    defaults = _options(kind, fmt, default_skill, default_level)
+    path = import_path(token)
+    skills = {s.name: s for s in Skill.objects.filter(project=project)}
+    imported = skipped = 0
+    batch: list[Row] = []
+
+    def flush() -> None:
+        missing = {n for row in batch for n in row["skills"] if n not in skills}
+        if missing:
+            Skill.objects.bulk_create([Skill(project=project, name=n) for n in sorted(missing)])
+            skills.update({s.name: s for s in Skill.objects.filter(project=project,
+                                                                   name__in=missing)})
+        examples = Example.objects.bulk_create([
+            Example(project=project, key=row["key"], prompt=row["prompt"],
+                    answer=row["answer"], level=row["level"],
+                    split=row["split"] or Example.Split.TRAIN, origin=Example.Origin.IMPORTED,
+                    review_status=Example.ReviewStatus.APPROVED, meta=row["meta"])
+            for row in batch])
+        ExampleSkill.objects.bulk_create([
+            ExampleSkill(example=example, skill=skills[name])
+            for example, row in zip(examples, batch, strict=True) for name in row["skills"]])
+        batch.clear()
+
+    for _line, row, problem in _checked_rows(project, path, kind, fmt, defaults):
+        if problem is not None:
+            skipped += 1
+            continue
+        batch.append(row)
+        imported += 1
+        if len(batch) >= BATCH:
+            flush()
+            if progress:
+                progress(imported, skipped)
+    if batch:
+        flush()
+    if not imported:
+        raise ValidationError({"file": "the file holds no good rows"})
+    if progress:
+        progress(imported, skipped)
+    return {"imported": imported, "skipped": skipped}
+
+
+@transaction.atomic
+def import_job_start(*, user, project: Project, token: str, kind: str = "jsonl",
+                     fmt: str = "auto", default_skill: str = "general",
+                     default_level: int = 1, total: int = 0) -> ImportJob:
+    """An import for the default queue's worker: the job row, and the task sent once the
+    transaction commits."""
+    require_role(user, project.team, Role.EDITOR)
+    _options(kind, fmt, default_skill, default_level)
+    import_path(token)
+    job = ImportJob.objects.create(
+        project=project, created_by=user, token=token, kind=kind, format=fmt,
+        default_skill=default_skill, default_level=default_level, total_rows=total)
+    transaction.on_commit(lambda: enqueue(TaskName.EXAMPLES_IMPORT, job.pk))
+    return job
+
+
+def progress_key(job_id: int) -> str:
+    return f"import-job-progress:{job_id}"
+
+
+def import_job_progress(*, job: ImportJob) -> tuple[int, int]:
+    """``(imported, skipped)`` so far: from the cache while the job runs."""
+    if job.status == ImportJob.Status.RUNNING:
+        done, skipped = cache.get(progress_key(job.pk)) or (0, 0)
+        return done, skipped
+    return job.done_rows, job.skipped_rows
+
+
+def import_job_run(*, job_id: int) -> None:
+    """The worker's side: claim the job (queued -> running only if still queued), import,
+    record the outcome. The upload is removed at the end, whatever happened."""
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING, started_at=timezone.now())
+    if not claimed:
+        return
+    job = ImportJob.objects.select_related("project__team", "created_by").get(pk=job_id)
+
+    def progress(done: int, skipped: int) -> None:
+        # The rows are written inside the import's one transaction, which other
+        # connections cannot see until it commits; the live count goes through the cache
+        # (Redis when STUDIO_CACHE_URL is set), the final one onto the row.
+        cache.set(progress_key(job_id), [done, skipped], timeout=24 * 3600)
+
+    try:
+        result = example_import(
+            user=job.created_by, project=job.project, token=job.token, kind=job.kind,
+            fmt=job.format, default_skill=job.default_skill, default_level=job.default_level,
+            progress=progress)
+    except ValidationError as exc:
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED, error="; ".join(exc.messages),
+            finished_at=timezone.now())
+    except Exception as exc:  # recorded for the page; the worker logs it too
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED, error=f"{type(exc).__name__}",
+            finished_at=timezone.now())
+        raise
+    else:
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.SUCCEEDED, done_rows=result["imported"],
+            skipped_rows=result["skipped"], finished_at=timezone.now())
+    finally:
+        import_discard(token=job.token)
