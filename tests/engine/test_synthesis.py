@@ -24,8 +24,9 @@ from workers.engine.tasks.base import (
     ATTRIBUTION_GRADE,
     Item,
 )
-from workers.engine.teachers.base import MAX_ATTEMPTS, REJECT_REASONS, Synthesis
+from workers.engine.teachers.base import MAX_ATTEMPTS
 from workers.engine.teachers.oracle import OracleTeacher
+from workers.engine.teachers.synthesis import REJECT_REASONS, Synthesis
 
 SPEC = RunSpec.from_dict({"task": {"family": "arithmetic"}, "seed": 0})
 SKILLS = ["add", "carry"]
