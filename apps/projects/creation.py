@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
-import secrets
-import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from apps.common.db import INT32_MAX, INT32_MIN
 from apps.common.safejson import json_problem
 from apps.projects.models import Example, Project, Skill
 from apps.projects.services import example_bulk_create, project_create
+from apps.projects.uploads import PROJECT_UPLOADS
 from workers.engine.api import (
     ANSWER_MODES,
     FAMILIES,
@@ -40,9 +38,7 @@ from workers.engine.api import (
 
 MAX_TRAIN = 50_000
 MAX_EVAL = 10_000
-_TOKEN = re.compile(r"[0-9a-f]{32}")
 # An upload neither confirmed nor cancelled (the page was closed) is removed after this long.
-UPLOAD_MAX_AGE_S = 24 * 3600
 
 
 def _family_error(exc: EngineError) -> ValidationError:
@@ -133,53 +129,22 @@ def project_create_from_family(
 
 # --- JSONL uploads --------------------------------------------------------------------------
 
-def _uploads_dir() -> Path:
-    return Path(settings.DATA_DIR) / "uploads"
-
-
 def upload_store(*, data: bytes) -> str:
-    """Keep an uploaded file until it is confirmed or cancelled; returns its token. Uploads
-    older than ``UPLOAD_MAX_AGE_S`` are removed on the way."""
-    token = secrets.token_hex(16)
-    folder = _uploads_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    _remove_stale_uploads(folder)
-    (folder / f"{token}.jsonl").write_bytes(data)
-    return token
-
-
-def _upload_path(token: str) -> Path:
-    if not isinstance(token, str) or not _TOKEN.fullmatch(token):
-        raise ValidationError({"token": "not an upload token; upload the file again"})
-    return _uploads_dir() / f"{token}.jsonl"
+    """Keep an uploaded file until it is confirmed or cancelled; returns its token."""
+    return PROJECT_UPLOADS.store([data])
 
 
 def upload_read(*, token: str) -> str:
     try:
-        return _upload_path(token).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ValidationError(
-            {"token": "the uploaded file is no longer here; upload it again"}
-        ) from None
+        return PROJECT_UPLOADS.path(token).read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValidationError({"file": f"the file is not UTF-8 text: {exc.reason}"}) from None
 
 
 def upload_discard(*, token) -> None:
-    """Remove the upload ``token`` names, if there is one (any other value is ignored): after
-    the project is created, when creating it failed, and when the person cancels."""
-    if isinstance(token, str) and _TOKEN.fullmatch(token):
-        _upload_path(token).unlink(missing_ok=True)
-
-
-def _remove_stale_uploads(folder: Path) -> None:
-    cutoff = time.time() - UPLOAD_MAX_AGE_S
-    for path in folder.glob("*.jsonl"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-        except OSError:
-            continue
+    """Remove the upload ``token`` names, if there is one: after the project is created,
+    when creating it failed, and when the person cancels."""
+    PROJECT_UPLOADS.discard(token)
 
 
 def _storage_problems(item: Item) -> list[str]:

@@ -15,14 +15,10 @@ skill and level; rows without a split go to train; skills the project lacks are 
 
 from __future__ import annotations
 
-import re
-import secrets
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -36,6 +32,7 @@ from apps.common.tasks import enqueue
 from apps.projects.formats import FORMATS, Row, RowDefaults
 from apps.projects.formats.reader import KINDS, FormatUnknown, RowProblem, read_rows
 from apps.projects.models import Example, ExampleSkill, ImportJob, Project, Skill
+from apps.projects.uploads import IMPORT_UPLOADS
 from workers.queues import TaskName
 
 ASYNC_ROWS = 5_000
@@ -44,8 +41,6 @@ MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 BATCH = 1_000
 SHOWN_PROBLEMS = 200
 FORMAT_CHOICES = ("auto", *FORMATS)
-_TOKEN = re.compile(r"[0-9a-f]{32}")
-UPLOAD_MAX_AGE_S = 24 * 3600
 
 
 @dataclass
@@ -69,49 +64,19 @@ class ImportCheck:
 
 # --- the stored upload ----------------------------------------------------------------------
 
-def _uploads_dir() -> Path:
-    return Path(settings.DATA_DIR) / "imports"
-
-
 def import_store(*, chunks) -> str:
     """Write an upload to disk chunk by chunk (never whole in memory); returns its token."""
-    folder = _uploads_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - UPLOAD_MAX_AGE_S
-    for old in folder.glob("*.upload"):
-        try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink(missing_ok=True)
-        except OSError:
-            continue
-    token = secrets.token_hex(16)
-    path = folder / f"{token}.upload"
-    written = 0
-    with open(path, "wb") as fh:
-        for chunk in chunks:
-            written += len(chunk)
-            if written > MAX_UPLOAD_BYTES:
-                fh.close()
-                path.unlink(missing_ok=True)
-                raise ValidationError({"file": f"larger than {MAX_UPLOAD_BYTES:,} bytes"})
-            fh.write(chunk)
-    return token
+    return IMPORT_UPLOADS.store(chunks, max_bytes=MAX_UPLOAD_BYTES)
 
 
 def import_path(token) -> Path:
-    if not isinstance(token, str) or not _TOKEN.fullmatch(token):
-        raise ValidationError({"token": "not an upload token; upload the file again"})
-    path = _uploads_dir() / f"{token}.upload"
-    if not path.is_file():
-        raise ValidationError({"token": "the uploaded file is no longer here; upload it again"})
-    return path
+    return IMPORT_UPLOADS.path(token)
 
 
 def import_discard(*, token) -> None:
     """Remove an upload (after the import, or when the person cancels); other values are
     ignored."""
-    if isinstance(token, str) and _TOKEN.fullmatch(token):
-        (_uploads_dir() / f"{token}.upload").unlink(missing_ok=True)
+    IMPORT_UPLOADS.discard(token)
 
 
 # --- checking -------------------------------------------------------------------------------

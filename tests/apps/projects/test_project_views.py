@@ -294,7 +294,7 @@ def test_an_abandoned_upload_is_removed_a_day_later(client_for, owner, team_a, d
     import os
     import time
 
-    from apps.projects.creation import UPLOAD_MAX_AGE_S
+    from apps.projects.uploads import UPLOAD_MAX_AGE_S
 
     client = client_for(owner)
     old = preview(client, team_a, GOOD).context["confirm"].initial["token"]
