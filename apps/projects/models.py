@@ -17,6 +17,9 @@ class Project(models.Model):
     task_options = models.JSONField(default=dict, blank=True)
     # Teacher-synthesized examples wait as "pending" until a person approves them.
     require_review = models.BooleanField(default=True)
+    # With review required, a round whose synthesized items are still pending goes on at
+    # once with the approved ones instead of waiting for the reviewers.
+    approved_only = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
@@ -105,6 +108,20 @@ class Example(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="triggered"
     )
     teacher_raw = models.TextField(blank=True)
+    # When the item joined the project's dataset (None: not in it). Seed and imported items
+    # join when they are created; a synthesized item belongs to the run that made it until
+    # a person adds it. A run's pool is the dataset as it was at launch.
+    added_at = models.DateTimeField(null=True, blank=True)
+    # Review: ``version`` grows with every change, so a second reviewer's stale decision is
+    # refused; ``suggestion`` keeps the teacher's prompt, answer, skills and level when a
+    # person edited them (the person's version is the item itself).
+    version = models.PositiveIntegerField(default=1)
+    suggestion = models.JSONField(default=dict, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

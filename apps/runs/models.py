@@ -61,6 +61,9 @@ class Run(models.Model):
     eval_size = models.PositiveIntegerField(default=200)
     seed = models.IntegerField(default=0)
     synth_requires_review = models.BooleanField(default=False)
+    # The project's dataset at launch (train split), so a run can be reproduced and compared.
+    pool_count = models.PositiveIntegerField(null=True, blank=True)
+    pool_hash = models.CharField(max_length=64, blank=True)
     # The frozen RunSpec.to_dict() the worker runs (without the teacher's API key).
     spec = models.JSONField(default=dict)
     prompt_versions = models.ManyToManyField(
