@@ -196,3 +196,26 @@ class RunEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} {self.kind} {self.message[:40]}"
+
+
+class EvalFailure(models.Model):
+    """One eval item the student got wrong in one round, with its answer: what a click on a
+    cell of the dashboard's skills × rounds heatmap lists."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="eval_failures")
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="eval_failures")
+    item_id = models.CharField(max_length=200)  # the engine's item id
+    prompt = models.TextField()
+    answer = models.TextField()  # the reference
+    prediction = models.TextField(blank=True)  # the student's answer
+    level = models.IntegerField()
+    skills = models.JSONField(default=list)  # the item's skills
+    blamed = models.JSONField(default=list)  # the skills the failure was attributed to
+    held_out = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["round", "id"]
+        indexes = [models.Index(fields=["run", "round"], name="evalfailure_run_round")]
+
+    def __str__(self) -> str:
+        return f"{self.round} {self.item_id}"
