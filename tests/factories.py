@@ -2,8 +2,9 @@
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from apps.accounts.models import Membership, Role, Team
+from apps.accounts.models import Membership, MembershipChange, Role, Team
 from apps.curricula.models import Curriculum
 from apps.projects.models import (
     Example,
@@ -44,6 +45,18 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.VIEWER
 
 
+class MembershipChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MembershipChange
+
+    team = factory.SubFactory(TeamFactory)
+    actor_username = "alice"
+    member = factory.SubFactory(UserFactory)
+    member_username = factory.LazyAttribute(lambda c: c.member.username)
+    action = MembershipChange.Action.ADDED
+    new_role = Role.VIEWER
+
+
 class ProjectFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Project
@@ -73,6 +86,12 @@ class ExampleFactory(factory.django.DjangoModelFactory):
     prompt = factory.Sequence(lambda n: f"{n}+1=")
     answer = factory.LazyAttribute(lambda e: str(int(e.prompt.split("+")[0]) + 1))
     level = 1
+    # In the project's dataset unless synthesized or not approved (as example_build does).
+    added_at = factory.LazyAttribute(
+        lambda e: timezone.now()
+        if getattr(e, "origin", Example.Origin.SEED) != Example.Origin.SYNTHESIZED
+        and getattr(e, "review_status", Example.ReviewStatus.APPROVED)
+        == Example.ReviewStatus.APPROVED else None)
 
     @factory.post_generation
     def skills(self, create, extracted, **kwargs):

@@ -85,11 +85,17 @@ def _rows(items: Iterable[Item], skills: dict[str, Skill], split_of, origin: str
 def project_create_from_family(
     *, user, team: Team, name: str, task_family: str, description: str = "",
     task_options: dict | None = None, train_size: int = 500, eval_size: int = 200,
-    seed: int = 0, require_review: bool = True,
+    seed: int = 0, require_review: bool = True, approved_only: bool = False,
+    pool_options: dict | None = None,
 ) -> Project:
     """A project on a built-in task family with its skills and a seed pool drawn from it:
     ``train_size`` train and ``eval_size`` eval examples from one seeded draw (so no eval
-    item is also in the train split)."""
+    item is also in the train split).
+
+    ``pool_options`` (family options laid over ``task_options`` for the train split only,
+    e.g. ``{"skill_weights": {"carry": 0.05}}`` to make a skill rare in training) draw the
+    eval split first from the plain family, then the train split around its problems: every
+    skill is still measured on its natural share."""
     require_role(user, team, Role.EDITOR)
     if task_family == "jsonl":
         raise ValidationError({"task_family": "a JSONL project is created from an upload"})
@@ -104,12 +110,22 @@ def project_create_from_family(
     try:
         family = build_family(task_family, options)
         infos = family.skills()
-        items = family.sample(n=train_size + eval_size, rng=random.Random(seed))
+        if pool_options:
+            rng = random.Random(seed)
+            evals = family.sample(n=eval_size, rng=rng)
+            trainer = build_family(task_family, {**options, **pool_options})
+            train = trainer.sample_excluding(n=train_size, rng=rng,
+                                             exclude={problem_key(it) for it in evals})
+            items = [*train, *evals]
+            train_size = len(train)
+        else:
+            items = family.sample(n=train_size + eval_size, rng=random.Random(seed))
     except EngineError as exc:
         raise _family_error(exc) from None
     project = project_create(
         user=user, team=team, name=name, description=description, task_family=task_family,
         task_options=options, require_review=require_review,
+        approved_only=approved_only,
     )
     skills = _create_skills(project, infos, Skill.Origin.BUILTIN)
     for item in items:  # a family may use a skill it does not list
@@ -231,7 +247,7 @@ def duplicates_message(duplicates: list[Item]) -> str:
 def project_create_from_jsonl(
     *, user, team: Team, name: str, text: str, description: str = "",
     answer_mode: str = "exact", eval_share: float = 0.2, require_review: bool = True,
-    drop_eval_duplicates: bool = False,
+    approved_only: bool = False, drop_eval_duplicates: bool = False,
 ) -> Project:
     """A project holding the items of a JSONL file, refused whole if any line is bad.
 
@@ -257,6 +273,7 @@ def project_create_from_jsonl(
     project = project_create(
         user=user, team=team, name=name, description=description, task_family="jsonl",
         task_options={"answer_mode": answer_mode}, require_review=require_review,
+        approved_only=approved_only,
     )
     names: dict[str, None] = {}
     for item in items:

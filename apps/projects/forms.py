@@ -29,6 +29,11 @@ class _ProjectFields(Form):
         required=False, initial=True, label="Review teacher-made examples",
         help_text="Synthesized examples wait as pending until someone approves them.",
     )
+    approved_only = forms.BooleanField(
+        required=False, initial=False, label="Use approved items only",
+        help_text="With review required, a run goes on with the items approved so far "
+                  "instead of waiting until every synthesized item is decided.",
+    )
 
     def __init__(self, *args, teams=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,6 +108,11 @@ class JsonlConfirmForm(_ProjectFields):
         help_text="Train rows whose prompt is also an eval or held-out row's are left out; "
                   "without this the file is refused.",
     )
+
+
+class ReviewSettingsForm(Form):
+    require_review = forms.BooleanField(required=False, label="Review teacher-made examples")
+    approved_only = forms.BooleanField(required=False, label="Use approved items only")
 
 
 class SkillForm(Form):

@@ -182,6 +182,26 @@ def example_item(example: Example) -> Item:
                 level=example.level, meta={"example": example.pk, **(example.meta or {})})
 
 
+def example_items(examples: QuerySet[Example]) -> list[Item]:
+    """:func:`example_item` of every example of ``examples``, in primary-key order, in three
+    queries (examples, their skill links, the skill names) and without model instances:
+    what a worker loads a pool of 100,000 items with."""
+    rows = list(examples.order_by("pk").values_list("pk", "key", "prompt", "answer", "level",
+                                                   "meta"))
+    links = ExampleSkill.objects.filter(example__in=examples.order_by().values("pk")) \
+        .order_by().values_list("example_id", "skill_id")
+    names: dict[int, str] = {}
+    skills: dict[int, list[int]] = {}
+    for example_id, skill_id in links:
+        skills.setdefault(example_id, []).append(skill_id)
+        names[skill_id] = ""
+    names.update(Skill.objects.filter(pk__in=list(names)).values_list("pk", "name"))
+    return [Item(id=key or f"example-{pk}", prompt=prompt, answer=answer,
+                 skills=tuple(sorted(names[s] for s in skills.get(pk, ()))), level=level,
+                 meta={"example": pk, **(meta or {})})
+            for pk, key, prompt, answer, level, meta in rows]
+
+
 def skill_extraction_for_worker(*, extraction_id: int) -> SkillExtraction:
     """An extraction job with what its worker needs (no role check: workers only)."""
     return SkillExtraction.objects.select_related(

@@ -4,11 +4,13 @@ from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from apps.accounts.models import Role, Team
 from apps.accounts.permissions import require_role
 from apps.projects.models import MAX_SKILLS_PER_EXAMPLE, Example, ExampleSkill, Project, Skill
 from apps.projects.selectors import skill_usage
+from apps.projects.starter import project_starter_install
 
 
 def _clean_name(value: str, field: str) -> str:
@@ -21,25 +23,35 @@ def _clean_name(value: str, field: str) -> str:
 @transaction.atomic
 def project_create(
     *, user, team: Team, name: str, description: str = "", task_family: str = "arithmetic",
-    task_options: dict | None = None, require_review: bool = True,
+    task_options: dict | None = None, require_review: bool = True, starter: bool = True,
+    approved_only: bool = False,
 ) -> Project:
+    """A new project; with ``starter`` it comes ready to launch (:mod:`apps.projects.starter`:
+    the oracle teacher, the default prompts, a uniform and a stat_sel curriculum)."""
     require_role(user, team, Role.EDITOR)
     name = _clean_name(name, "name")
     if Project.objects.filter(team=team, name=name).exists():
         raise ValidationError({"name": f"team {team.name!r} already has a project {name!r}"})
     if task_options is not None and not isinstance(task_options, dict):
         raise ValidationError({"task_options": "must be a JSON object"})
-    return Project.objects.create(
+    project = Project.objects.create(
         team=team, name=name, description=description, task_family=task_family.strip(),
-        task_options=task_options or {}, require_review=require_review, created_by=user,
+        task_options=task_options or {}, require_review=require_review,
+        approved_only=approved_only, created_by=user,
     )
+    if starter:
+        project_starter_install(user=user, project=project)
+    return project
 
 
 @transaction.atomic
 def project_update(
     *, user, project: Project, name: str | None = None, description: str | None = None,
     require_review: bool | None = None, task_options: dict | None = None,
+    approved_only: bool | None = None,
 ) -> Project:
+    """Change the project's settings. With ``approved_only`` on, its runs that wait for
+    review go on at once with the approved items (queued again after commit)."""
     require_role(user, project.team, Role.EDITOR)
     if name is not None:
         name = _clean_name(name, "name")
@@ -50,12 +62,22 @@ def project_update(
         project.description = description
     if require_review is not None:
         project.require_review = require_review
+    if approved_only is not None:
+        project.approved_only = approved_only
     if task_options is not None:
         if not isinstance(task_options, dict):
             raise ValidationError({"task_options": "must be a JSON object"})
         project.task_options = task_options
     project.save()
+    if project.approved_only:
+        transaction.on_commit(lambda: _resume_waiting_runs(project.pk))
     return project
+
+
+def _resume_waiting_runs(project_id: int) -> None:
+    from apps.runs.review_wait import resume_runs_waiting_in_project
+
+    resume_runs_waiting_in_project(project_id=project_id)
 
 
 def _check_parent(project: Project, skill: Skill | None, parent: Skill | None) -> None:
@@ -206,6 +228,12 @@ def example_build(
     if review_status not in Example.ReviewStatus.values:
         raise ValidationError({"review_status": "must be pending, approved or rejected"})
     checked = _check_skills(project, skills)
+    if "added_at" not in lineage:
+        # Seed and imported items join the project's dataset now; a synthesized item
+        # belongs to the run that made it until a person adds it.
+        joins = origin != Example.Origin.SYNTHESIZED and review_status == \
+            Example.ReviewStatus.APPROVED
+        lineage["added_at"] = timezone.now() if joins else None
     example = Example(
         project=project, prompt=prompt, answer=answer, level=level, split=split, origin=origin,
         review_status=review_status, **lineage,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.projects import data_views, views
+from apps.projects import data_views, settings_views, views
 
 app_name = "projects"
 
@@ -38,4 +38,6 @@ urlpatterns += [
          name="example-import-cancel"),
     path("projects/<int:pk>/imports/<int:job_pk>/", data_views.import_job, name="import-job"),
     path("projects/<int:pk>/export/", data_views.project_export, name="project-export"),
+    path("projects/<int:pk>/review-settings/", settings_views.review_settings,
+         name="review-settings"),
 ]

@@ -100,7 +100,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
                 name=data["name"], description=data["description"],
                 task_family=data["task_family"], task_options=data["task_options"],
                 train_size=data["train_size"], eval_size=data["eval_size"], seed=data["seed"],
-                require_review=data["require_review"],
+                require_review=data["require_review"], approved_only=data["approved_only"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -142,7 +142,8 @@ def jsonl_preview(request: HttpRequest) -> HttpResponse:
         token = creation.upload_store(data=raw)
         confirm = JsonlConfirmForm(teams=teams, initial={
             "team": data["team"], "name": data["name"], "description": data["description"],
-            "require_review": data["require_review"], "token": token,
+            "require_review": data["require_review"], "approved_only": data["approved_only"],
+            "token": token,
             "answer_mode": data["answer_mode"], "eval_share": data["eval_share"],
         }, auto_id="confirm_%s")
     skills = sorted({s for item in items for s in item.skills})
@@ -198,7 +199,7 @@ def _jsonl_confirm(request: HttpRequest) -> HttpResponse:
                 user=request.user, team=team_get_for_user(user=request.user, pk=data["team"]),
                 name=data["name"], description=data["description"], text=text,
                 answer_mode=data["answer_mode"], eval_share=data["eval_share"],
-                require_review=data["require_review"],
+                require_review=data["require_review"], approved_only=data["approved_only"],
                 drop_eval_duplicates=data["drop_eval_duplicates"],
             )
         except ValidationError as exc:

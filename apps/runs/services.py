@@ -5,18 +5,20 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import require_role
 from apps.common.db import INT32_MAX, INT32_MIN
 from apps.curricula.models import Curriculum
 from apps.curricula.services import curriculum_params_clean
-from apps.projects.models import Example, Project
+from apps.projects.models import Project
 from apps.prompts.models import TeacherConfig, TeacherKind, TeacherPromptVersion
 from apps.prompts.selectors import prompt_versions_current
 from apps.runs.dispatch import enqueue_artifacts_delete_on_commit, enqueue_run_on_commit
 from apps.runs.model_paths import MODEL_DIR_REFUSED, model_dir_allowed
 from apps.runs.models import Run, RunStatus, StudentSpec
+from apps.runs.pool import dataset_pool, run_pool_record
 from apps.runs.recording import run_event_log
 from apps.runs.states import (
     TransitionError,
@@ -66,9 +68,7 @@ def _build_spec(
     batch_size: int, lr: float, eval_size: int, seed: int, synth_requires_review: bool,
     device: str,
 ) -> dict:
-    pool = Example.objects.filter(
-        project=project, split=Example.Split.TRAIN, review_status=Example.ReviewStatus.APPROVED
-    ).count()
+    pool = dataset_pool(project_id=project.pk, at=timezone.now()).count()
     raw = {
         "task": {
             "family": project.task_family, "options": project.task_options,
@@ -158,6 +158,7 @@ def run_create(
         seed=seed, synth_requires_review=synth_requires_review, spec=spec, created_by=user,
     )
     run.prompt_versions.set(versions)
+    run_pool_record(run=run)
     if enqueue:
         enqueue_run_on_commit(run.pk)
     return run
@@ -182,7 +183,8 @@ def run_cancel(*, user, run: Run) -> Run:
     cancels it at its next step)."""
     require_role(user, run.project.team, Role.EDITOR)
     _require_control("cancel", run.status,
-                     "only a queued, running or paused run can be cancelled (it is {status})")
+                     "only a queued, running, paused or waiting run can be cancelled "
+                     "(it is {status})")
     if run.status == RunStatus.RUNNING:
         Run.objects.filter(pk=run.pk).update(stop_request=Run.StopRequest.CANCEL)
         run.refresh_from_db()

@@ -2,7 +2,10 @@
 
 queued -> running -> (paused) -> succeeded / failed / cancelled. A running run whose
 worker died goes back to queued (the stale sweep) and resumes from its last finished round;
-a paused run is resumed by queueing it again.
+a paused run is resumed by queueing it again. A run whose next round needs synthesized items
+that people have not reviewed yet waits (running -> waiting, no worker holds it, the sweep
+leaves it alone) and is queued again when the last of them is decided
+(``apps.runs.review_wait``).
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ S = RunStatus
 
 ALLOWED: dict[str, frozenset[str]] = {
     S.QUEUED: frozenset({S.RUNNING, S.CANCELLED, S.FAILED}),
-    S.RUNNING: frozenset({S.PAUSED, S.SUCCEEDED, S.FAILED, S.CANCELLED, S.QUEUED}),
+    S.RUNNING: frozenset({S.PAUSED, S.WAITING, S.SUCCEEDED, S.FAILED, S.CANCELLED,
+                          S.QUEUED}),
     S.PAUSED: frozenset({S.QUEUED, S.CANCELLED}),
+    S.WAITING: frozenset({S.QUEUED, S.CANCELLED}),
     S.SUCCEEDED: frozenset(),
     S.FAILED: frozenset(),
     S.CANCELLED: frozenset(),
@@ -31,10 +36,11 @@ TERMINAL = frozenset(s for s, targets in ALLOWED.items() if not targets)
 CONTROLS: dict[str, frozenset[str]] = {
     "pause": frozenset({S.RUNNING}),
     "resume": frozenset({S.PAUSED}),
-    "cancel": frozenset({S.QUEUED, S.RUNNING, S.PAUSED}),
+    "cancel": frozenset({S.QUEUED, S.RUNNING, S.PAUSED, S.WAITING}),
     "retry": frozenset({S.FAILED}),
     # Not while running: the worker may be writing a checkpoint (cancel it first).
-    "delete": frozenset({S.QUEUED, S.PAUSED, S.SUCCEEDED, S.FAILED, S.CANCELLED}),
+    "delete": frozenset({S.QUEUED, S.PAUSED, S.WAITING, S.SUCCEEDED, S.FAILED,
+                         S.CANCELLED}),
 }
 # A stop already asked of a running run's worker hides the buttons it makes pointless:
 # asking again, or a pause after a cancel (the cancel wins).
@@ -80,9 +86,9 @@ def _stamps(target: str, error: str) -> dict:
         fields.update(started_at=Coalesce(F("started_at"), now), heartbeat_at=now)
     if target in TERMINAL:
         fields["finished_at"] = now
-    if target in TERMINAL or target in (S.PAUSED, S.QUEUED):
+    if target in TERMINAL or target in (S.PAUSED, S.QUEUED, S.WAITING):
         fields["stop_request"] = Run.StopRequest.NONE
-    if target == S.QUEUED:
+    if target in (S.QUEUED, S.WAITING):
         fields.update(worker="", claimed_at=None)
     if target == S.FAILED:
         fields["error"] = error
@@ -150,7 +156,7 @@ def run_requeue_failed(run: Run) -> Run:
 
 
 def run_release(run_id: int, worker: str, to: str, *, error: str = "") -> bool:
-    """running -> ``to`` (queued, paused, succeeded, cancelled, failed) for the worker
+    """running -> ``to`` (queued, paused, waiting, succeeded, cancelled, failed) for the worker
     that holds the run; False when it no longer does (requeued, claimed elsewhere)."""
     if not can_transition(S.RUNNING, to):
         raise TransitionError(run_id, S.RUNNING, to)

@@ -139,10 +139,10 @@ def test_sweep_resends_a_queued_run_whose_message_was_lost(sent):
     ("control", "allowed"),
     [
         ("pause", {S.RUNNING}),
-        ("cancel", {S.QUEUED, S.RUNNING, S.PAUSED}),
+        ("cancel", {S.QUEUED, S.RUNNING, S.PAUSED, S.WAITING}),
         ("resume", {S.PAUSED}),
         ("retry", {S.FAILED}),
-        ("delete", {S.QUEUED, S.PAUSED, S.SUCCEEDED, S.FAILED, S.CANCELLED}),
+        ("delete", {S.QUEUED, S.PAUSED, S.WAITING, S.SUCCEEDED, S.FAILED, S.CANCELLED}),
     ],
 )
 def test_controls_refuse_other_states_with_a_clear_message(editor_run, sent, control, allowed):

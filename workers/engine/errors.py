@@ -71,3 +71,15 @@ class OutboundBlocked(TeacherError):
 
 class RunCancelled(EngineError):
     """Raised inside the loop when the caller asked the run to stop."""
+
+
+class WaitForReview(RunCancelled):
+    """Raised before round ``round`` when the hooks say the run must wait for people to
+    review its synthesized items (``pending`` of them); nothing of the round is written.
+    The run continues from round ``round - 1`` once they are decided."""
+
+    def __init__(self, round_: int, pending: int):
+        self.round = round_
+        self.pending = pending
+        super().__init__(f"round {round_} waits for review: {pending} synthesized items "
+                         "pending")

@@ -16,6 +16,12 @@ character its tokenizer cannot encode, longer than its context) are dropped as `
 before that. What was not kept is drawn from the pool, and
 :attr:`Materializer.synthesis` counts every asked-for item by outcome.
 
+Review: before each round the loop hands :meth:`Materializer.apply_review` what people
+decided about the run's synthesized items (``RunHooks.review``); the pool then holds them as
+decided (``workers.engine.reviewed``). With review required, a synth entry's new items are
+not trained on in their round; approved items not trained on yet take their place first.
+Every round counts the run's synthesized items it trained on in :attr:`synth_trained`.
+
 Pool draws spread over distinct items: within a round no item is drawn twice while the
 candidates last (across the plan's entries too), and items drawn in the last
 ``RECENT_ROUNDS`` rounds come after the others. A skill-targeted cell (``stat_sel``,
@@ -37,6 +43,8 @@ from workers.engine.curriculum.alloc import largest_remainder
 from workers.engine.curriculum.base import DataPlan, PlanEntry
 from workers.engine.errors import EngineError, SkillError
 from workers.engine.profile import Verdict
+from workers.engine.records import ReviewState
+from workers.engine.reviewed import reviewed_items, trained_counts
 from workers.engine.seeding import round_rng
 from workers.engine.spec import RunSpec
 from workers.engine.splits import SplitGuard, problem_key
@@ -95,13 +103,43 @@ class Materializer:
         self.guard = guard
         self.synthesis: Synthesis | None = None  # the last materialize call's accounting
         self.recent: list[list[str]] = []  # ids drawn from the pool, last RECENT_ROUNDS rounds
+        # The run's own synthesized items: their ids, those trained on so far, the approved
+        # ones not trained on yet (review required: they fill the synth entries first), and
+        # the last materialize call's count of them (``reviewed.trained_counts``).
+        self.own_ids: set[str] = set()
+        self.trained_own: set[str] = set()
+        self.fresh: list[Item] = []
+        self.synth_trained: dict = {}
 
     def state(self) -> dict:
         """What a resumed run needs to draw as an uninterrupted one (JSON-friendly)."""
-        return {"recent": [list(ids) for ids in self.recent]}
+        return {"recent": [list(ids) for ids in self.recent],
+                "trained_synth": sorted(self.trained_own)}
 
     def load_state(self, state: Mapping[str, Any]) -> None:
         self.recent = [list(ids) for ids in state.get("recent", [])][-RECENT_ROUNDS:]
+        self.trained_own = set(state.get("trained_synth", []))
+
+    def adopt(self, synthesized: list[Item]) -> None:
+        """The run's synthesized items restored from a checkpoint; without review they are
+        in the pool."""
+        self.own_ids.update(it.id for it in synthesized)
+        if not self.spec.synth_requires_review:
+            self.add_to_pool(synthesized)
+
+    def apply_review(self, state: ReviewState, synthesized: list[Item], *,
+                     fits: Fits | None = None) -> list[str]:
+        """Make the pool's share of the run's synthesized items what people decided
+        (:func:`workers.engine.reviewed.reviewed_items`); the notes say what was dropped."""
+        required = self.spec.synth_requires_review
+        items, notes = reviewed_items(state, synthesized, required=required, guard=self.guard,
+                                      fits=fits)
+        own = {it.id for it in synthesized}
+        self.own_ids.update(own)
+        self.pool = [it for it in self.pool if it.id not in own] + items
+        self.pool_ids = {it.id for it in self.pool}
+        self.fresh = [it for it in items if it.id not in self.trained_own] if required else []
+        return notes
 
     def add_to_pool(self, items: list[Item]) -> None:
         for it in items:
@@ -145,6 +183,11 @@ class Materializer:
                 train.extend(usable)
                 drawn.taken.update(it.id for it in usable)
                 short = entry.count - len(usable)
+                if review and short > 0 and self.fresh:
+                    # approved items not trained on yet take the place of the pending ones
+                    taken = self._take_fresh(entry.skill, short, draw_rng, drawn)
+                    train.extend(taken)
+                    short -= len(taken)
                 if short > 0:
                     # Pending review or not kept: keep the budget with pool items.
                     skill, level = entry.skill, entry.level
@@ -172,7 +215,23 @@ class Materializer:
         self.recent = (self.recent + [sorted(drawn.from_pool)])[-RECENT_ROUNDS:]
         if not review:
             self.add_to_pool(synthesized)
+        self.own_ids.update(it.id for it in synthesized)
+        self.synth_trained = trained_counts(train, self.own_ids)
+        self.trained_own.update(self.synth_trained["ids"])
+        self.fresh = [it for it in self.fresh if it.id not in self.trained_own]
         return train, synthesized, notes
+
+    def _take_fresh(self, skill: str | None, count: int, rng: random.Random,
+                    drawn: _Draws) -> list[Item]:
+        """Up to ``count`` approved items not trained on yet, with ``skill`` first."""
+        avail = [it for it in self.fresh if it.id not in drawn.taken]
+        with_skill = [it for it in avail if skill is None or skill in it.skills]
+        out = rng.sample(with_skill, min(count, len(with_skill)))
+        picked = {it.id for it in out}
+        rest = [it for it in avail if it.id not in picked]
+        out += rng.sample(rest, min(count - len(out), len(rest)))
+        drawn.taken.update(it.id for it in out)
+        return out
 
     def _draw_pool(self, skill: str | None, level: int | None, count: int,
                    rng: random.Random, drawn: _Draws) -> list[Item]:

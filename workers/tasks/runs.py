@@ -55,7 +55,8 @@ def run_execute(self, run_id: int) -> str:
     """Claim run ``run_id`` and train it to its end (or until paused, cancelled, failed).
 
     Returns what happened: skipped (someone else has it, or it is not queued), succeeded,
-    paused, cancelled, failed, requeued, or lost (the sweep gave it away meanwhile).
+    paused, waiting (for review), queued (review finished as it stopped), cancelled,
+    failed, requeued, or lost (the sweep gave it away meanwhile).
     """
     from apps.common.db import db_retry
     from apps.runs.states import run_claim
@@ -83,6 +84,7 @@ def execute_claimed(run_id: int, worker: str) -> str:
     from apps.common.db import db_retry
     from apps.runs.artifacts import run_artifacts_dir
     from apps.runs.models import Run, RunStatus
+    from apps.runs.pool import PoolChanged, pool_check
     from apps.runs.recording import (
         LOST,
         RunOwnershipLost,
@@ -92,8 +94,15 @@ def execute_claimed(run_id: int, worker: str) -> str:
         run_skills_ensure,
         run_worker_release,
     )
+    from apps.runs.review_wait import run_release_waiting
     from apps.runs.selectors import run_for_worker, run_items, run_spec_for_worker
-    from workers.engine.api import EngineError, RunCancelled, family_skills, run_loop
+    from workers.engine.api import (
+        EngineError,
+        RunCancelled,
+        WaitForReview,
+        family_skills,
+        run_loop,
+    )
 
     def release(status: str, message: str = "", error: str = "") -> str:
         try:
@@ -112,6 +121,7 @@ def execute_claimed(run_id: int, worker: str) -> str:
         spec = run_spec_for_worker(run=run)
         resume_round = db_retry(lambda: run_resume_round(run=run))
         pool, eval_items = db_retry(lambda: run_items(run=run))
+        pool_check(run=run, items=pool)
         skills = family_skills(spec.task.family, spec.task.options)
         db_retry(lambda: run_skills_ensure(run=run, skills=skills))
         where = "from the start" if resume_round is None else f"after round {resume_round}"
@@ -124,6 +134,20 @@ def execute_claimed(run_id: int, worker: str) -> str:
         with recorder:
             run_loop(spec, artifacts_dir=run_artifacts_dir(run_id), hooks=recorder,
                      resume_round=resume_round, pool=pool, eval_items=eval_items)
+    except WaitForReview as exc:
+        # Before the round, nothing of it written: it waits for the reviewers, and is
+        # queued again when the last of its items is decided.
+        waiting_round = exc.round
+        try:
+            went = db_retry(lambda: run_release_waiting(run_id=run_id, worker=worker,
+                                                        round_index=waiting_round),
+                            what=f"run {run_id} -> waiting")
+        except DB_ERRORS:
+            log.exception("run %s: could not record waiting; the sweep requeues it", run_id)
+            return "requeued"
+        return went or "lost"
+    except PoolChanged as exc:
+        return release(RunStatus.FAILED, error=str(exc))
     except (RunCancelled, RunOwnershipLost) as exc:
         reason = recorder.reason if recorder is not None else None
         if reason == LOST or isinstance(exc, RunOwnershipLost):
