@@ -11,6 +11,7 @@ COPY workers ./workers
 COPY templates ./templates
 COPY static ./static
 RUN DJANGO_SECRET_KEY=build-only-collectstatic-key-not-used-at-run-time-0123456789abcdef \
+    DJANGO_STATICFILES_STORAGE=whitenoise.storage.CompressedManifestStaticFilesStorage \
     DJANGO_SETTINGS_MODULE=config.settings.base python manage.py collectstatic --noinput
 EXPOSE 8000
 CMD ["./docker/entrypoint-web.sh"]

@@ -17,7 +17,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from apps.accounts.models import ApiToken
+from apps.accounts.models import ApiToken, Role
 from apps.common.forms import Form, column_max_length
 from apps.common.ratelimit import RateLimit, client_ip
 
@@ -73,3 +73,15 @@ class ApiTokenForm(Form):
     def expires_at(self):
         days = self.cleaned_data.get("expires_in")
         return timezone.now() + dt.timedelta(days=int(days)) if days else None
+
+
+class MemberAddForm(Form):
+    """An existing user added to a team."""
+
+    who = forms.CharField(max_length=254, label="Username or e-mail",
+                          help_text="The person needs an account already.")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+
+
+class MemberRoleForm(Form):
+    role = forms.ChoiceField(choices=Role.choices)

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from apps.common.expiry import expiry_state
+
 
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
@@ -73,8 +75,37 @@ class ApiToken(models.Model):
 
     def state(self, now) -> str:
         """"active", "expired" or "revoked" at ``now``."""
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.expires_at is not None and self.expires_at <= now:
-            return "expired"
-        return "active"
+        return expiry_state(revoked_at=self.revoked_at, expires_at=self.expires_at, now=now)
+
+
+class MembershipChange(models.Model):
+    """One change to a team's members, kept for the team page: who did what to whom, when.
+
+    The usernames are copied so that the record still reads right after a person is
+    deleted (the foreign keys then become NULL).
+    """
+
+    class Action(models.TextChoices):
+        ADDED = "added", "added"
+        ROLE_CHANGED = "role_changed", "changed the role of"
+        REMOVED = "removed", "removed"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="membership_changes")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    actor_username = models.CharField(max_length=150)
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    member_username = models.CharField(max_length=150)
+    action = models.CharField(max_length=12, choices=Action.choices)
+    old_role = models.CharField(max_length=10, choices=Role.choices, blank=True)
+    new_role = models.CharField(max_length=10, choices=Role.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team", "-created_at", "-id"]
+        indexes = [models.Index(fields=["team", "-created_at"], name="membershipchange_team_time")]
+
+    def __str__(self) -> str:
+        roles = f" ({self.old_role or '-'} -> {self.new_role or '-'})"
+        return f"{self.actor_username} {self.get_action_display()} {self.member_username}{roles}"

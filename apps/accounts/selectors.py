@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db import models
+from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 
-from apps.accounts.models import ApiToken, Team
+from apps.accounts.models import ROLE_RANK, ApiToken, Membership, MembershipChange, Team
 
 
 def team_list_for_user(*, user) -> QuerySet[Team]:
@@ -24,6 +25,37 @@ def team_list_for_editor(*, user) -> QuerySet[Team]:
     return Team.objects.filter(
         memberships__user=user, memberships__role__in=["editor", "owner"]
     ).order_by("name")
+
+
+def team_rows_for_user(*, user) -> QuerySet[Team]:
+    """The user's teams with ``my_role`` and ``member_count`` (the team list page)."""
+    if not user.is_authenticated:
+        return Team.objects.none()
+    mine = Membership.objects.filter(team=models.OuterRef("pk"), user=user)
+    # the teams are picked by id so that the count is not narrowed to the user's own row
+    return (Team.objects.filter(pk__in=Membership.objects.filter(user=user).values("team_id"))
+            .annotate(my_role=models.Subquery(mine.values("role")[:1]),
+                      member_count=Count("memberships"))
+            .order_by("name"))
+
+
+def member_list_for_team(*, team: Team) -> QuerySet[Membership]:
+    """The team's members with their users: owners first, then editors, then viewers."""
+    rank = Case(*(When(role=role, then=Value(-n)) for role, n in ROLE_RANK.items()),
+                output_field=IntegerField())
+    return (Membership.objects.filter(team=team).select_related("user")
+            .annotate(rank=rank).order_by("rank", "user__username"))
+
+
+def member_get(*, team: Team, user_pk: int) -> Membership:
+    """A member of ``team`` by their user id, or Http404."""
+    return get_object_or_404(Membership.objects.select_related("user"), team=team,
+                             user_id=user_pk)
+
+
+def membership_change_list(*, team: Team, limit: int = 100) -> list[MembershipChange]:
+    """The team's latest member changes, newest first."""
+    return list(MembershipChange.objects.filter(team=team).order_by("-created_at", "-id")[:limit])
 
 
 def api_token_list_for_user(*, user) -> QuerySet[ApiToken]:

@@ -3,12 +3,13 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.accounts.models import ApiToken, Membership, Role, Team
+from apps.accounts.models import ApiToken, Membership, MembershipChange, Role, Team
 from apps.accounts.permissions import require_role
 from apps.accounts.tokens import token_generate, token_parse
 
@@ -26,22 +27,127 @@ def team_create(*, user, name: str) -> Team:
     return team
 
 
-@transaction.atomic
-def membership_set(*, user, team: Team, member, role: str) -> Membership:
-    """Add ``member`` to ``team`` with ``role``, or change their role. Owners only."""
-    require_role(user, team, Role.OWNER)
+# --- members ---------------------------------------------------------------------------------
+# Every change of a team's members goes through these services: the acting owner is checked
+# after the team row is locked (two owners demoting each other at once cannot leave a team
+# with none), the last owner can be neither demoted nor removed, and each change is recorded
+# as a MembershipChange.
+
+
+def _lock_team(team: Team) -> Team:
+    return Team.objects.select_for_update().get(pk=team.pk)
+
+
+def _owner_count(team: Team) -> int:
+    return Membership.objects.filter(team=team, role=Role.OWNER).count()
+
+
+def _check_role(role: str) -> None:
     if role not in Role.values:
-        raise ValueError(f"unknown role {role!r} (known: {', '.join(Role.values)})")
-    membership, _ = Membership.objects.update_or_create(
-        user=member, team=team, defaults={"role": role}
-    )
+        raise ValidationError({"role": f"unknown role {role!r} (known: {', '.join(Role.values)})"})
+
+
+def _record(*, team: Team, actor, member, action: str, old_role: str = "",
+            new_role: str = "") -> MembershipChange:
+    return MembershipChange.objects.create(
+        team=team, actor=actor, actor_username=actor.get_username(), member=member,
+        member_username=member.get_username(), action=action, old_role=old_role,
+        new_role=new_role)
+
+
+def user_find(identifier: str):
+    """The active user whose username (or, with an ``@``, e-mail) is ``identifier``; a
+    ValidationError on ``who`` that says why when there is none or the e-mail is ambiguous."""
+    User = get_user_model()
+    ident = (identifier or "").strip()
+    if not ident:
+        raise ValidationError({"who": "give a username or an e-mail address"})
+    users = User.objects.filter(is_active=True)
+    if "@" in ident:
+        found = list(users.filter(email__iexact=ident)[:2])
+        if len(found) > 1:
+            raise ValidationError({"who": f"several people use the e-mail {ident}: "
+                                          "give the username instead"})
+    else:  # the exact username, else the one that differs only in case
+        found = list(users.filter(username=ident)[:1]) \
+            or list(users.filter(username__iexact=ident)[:2])
+        if len(found) > 1:
+            raise ValidationError({"who": f"several usernames match {ident!r} but for case: "
+                                          "type it exactly"})
+    if not found:
+        what = "e-mail" if "@" in ident else "username"
+        raise ValidationError({"who": f"no user with the {what} {ident!r}: they need an "
+                                      "account before they can be added"})
+    return found[0]
+
+
+@transaction.atomic
+def member_add(*, user, team: Team, member, role: str) -> Membership:
+    """Add the existing user ``member`` to ``team`` with ``role``. Owners only."""
+    _lock_team(team)
+    require_role(user, team, Role.OWNER)
+    _check_role(role)
+    current = Membership.objects.filter(team=team, user=member).first()
+    if current is not None:
+        raise ValidationError({"who": f"{member.get_username()} is already a member of "
+                                      f"{team.name} ({current.role})"})
+    membership = Membership.objects.create(user=member, team=team, role=role)
+    _record(team=team, actor=user, member=member, action=MembershipChange.Action.ADDED,
+            new_role=role)
+    return membership
+
+
+def _membership(team: Team, member) -> Membership:
+    membership = Membership.objects.filter(team=team, user=member).first()
+    if membership is None:
+        raise ValidationError(f"{member.get_username()} is not a member of {team.name}")
     return membership
 
 
 @transaction.atomic
-def membership_remove(*, user, team: Team, member) -> None:
+def member_role_change(*, user, team: Team, member, role: str) -> Membership:
+    """Give ``member`` of ``team`` the role ``role``. Owners only; the last owner keeps
+    theirs. Setting the role a member already has changes (and records) nothing."""
+    _lock_team(team)
     require_role(user, team, Role.OWNER)
-    Membership.objects.filter(user=member, team=team).delete()
+    _check_role(role)
+    membership = _membership(team, member)
+    old = membership.role
+    if old == role:
+        return membership
+    if old == Role.OWNER and _owner_count(team) == 1:
+        raise ValidationError({"role": f"{member.get_username()} is the last owner of "
+                                       f"{team.name}: make someone else owner first"})
+    membership.role = role
+    membership.save(update_fields=["role"])
+    _record(team=team, actor=user, member=member, action=MembershipChange.Action.ROLE_CHANGED,
+            old_role=old, new_role=role)
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, user, team: Team, member) -> None:
+    """Take ``member`` out of ``team``. Owners only; the last owner cannot be removed."""
+    _lock_team(team)
+    require_role(user, team, Role.OWNER)
+    membership = _membership(team, member)
+    if membership.role == Role.OWNER and _owner_count(team) == 1:
+        raise ValidationError(f"{member.get_username()} is the last owner of {team.name}: "
+                              "make someone else owner first")
+    membership.delete()
+    _record(team=team, actor=user, member=member, action=MembershipChange.Action.REMOVED,
+            old_role=membership.role)
+
+
+def membership_set(*, user, team: Team, member, role: str) -> Membership:
+    """Add ``member`` to ``team`` with ``role``, or change their role. Owners only."""
+    if Membership.objects.filter(team=team, user=member).exists():
+        return member_role_change(user=user, team=team, member=member, role=role)
+    return member_add(user=user, team=team, member=member, role=role)
+
+
+def membership_remove(*, user, team: Team, member) -> None:
+    member_remove(user=user, team=team, member=member)
 
 
 # --- personal API tokens ----------------------------------------------------------------------

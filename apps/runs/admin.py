@@ -1,7 +1,15 @@
 from django.contrib import admin
 
 from apps.common.admin_scoping import TeamScopedAdmin
-from apps.runs.models import LevelStat, Round, Run, RunEvent, SkillStat, StudentSpec
+from apps.runs.models import (
+    EvalFailure,
+    LevelStat,
+    Round,
+    Run,
+    RunEvent,
+    SkillStat,
+    StudentSpec,
+)
 
 
 @admin.register(StudentSpec)
@@ -50,3 +58,13 @@ class RunEventAdmin(TeamScopedAdmin):
     team_path = "run__project__team"
     list_display = ["run", "kind", "round", "step", "loss", "message", "created_at"]
     list_filter = ["kind"]
+
+
+@admin.register(EvalFailure)
+class EvalFailureAdmin(TeamScopedAdmin):
+    team_path = "run__project__team"
+    list_display = ["round", "item_id", "level", "answer", "prediction", "held_out"]
+    list_select_related = ["round__run"]
+    # What the worker recorded: read only.
+    readonly_fields = ["run", "round", "item_id", "prompt", "answer", "prediction", "level",
+                       "skills", "blamed", "held_out"]

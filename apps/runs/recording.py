@@ -29,10 +29,18 @@ from apps.common.db import DB_ERRORS, db_retry, first_line
 from apps.projects.models import Example, Skill
 from apps.runs.artifacts import artifact_relpath
 from apps.runs.dispatch import enqueue_run_on_commit
-from apps.runs.models import LevelStat, Round, Run, RunEvent, RunStatus, SkillStat
+from apps.runs.models import (
+    EvalFailure,
+    LevelStat,
+    Round,
+    Run,
+    RunEvent,
+    RunStatus,
+    SkillStat,
+)
 from apps.runs.states import run_heartbeat, run_release, transition
 from workers.engine.api import LevelStat as EngineLevelStat
-from workers.engine.api import ProgressEvent, RoundRecord, RunHooks
+from workers.engine.api import ProgressEvent, ReviewState, RoundRecord, RunHooks
 from workers.engine.api import SkillStat as EngineSkillStat
 
 log = logging.getLogger(__name__)
@@ -202,14 +210,31 @@ def run_record_round(
         started_at=timezone.now() - timedelta(seconds=seconds),
     )
     _store_synthesized(locked, rnd, record.get("synthesized", []))
+    _store_failures(locked, rnd, record.get("failures", []))
     Run.objects.filter(pk=locked.pk).update(heartbeat_at=timezone.now())
     run.refresh_from_db()
     return rnd
 
 
+def _store_failures(run: Run, rnd: Round, rows: Sequence[Mapping[str, Any]]) -> None:
+    """The round's failed eval items (the engine caps them: ``records.failure_rows``) as
+    EvalFailure rows, which the dashboard lists for a cell of its skills × rounds heatmap."""
+    EvalFailure.objects.bulk_create([
+        EvalFailure(
+            run=run, round=rnd, item_id=str(row.get("item_id", ""))[:200],
+            prompt=str(row.get("prompt", "")), answer=str(row.get("answer", "")),
+            prediction=str(row.get("prediction", "")), level=int(row.get("level", 0)),
+            skills=[str(s) for s in row.get("skills", [])],
+            blamed=[str(s) for s in row.get("blamed", [])],
+            held_out=bool(row.get("held_out", False)),
+        )
+        for row in rows
+    ])
+
+
 def _store_synthesized(run: Run, rnd: Round, items: Sequence[Mapping[str, Any]]) -> None:
-    """The round's teacher-made items become examples (pending review when the run
-    asks for it), with their lineage: round, teacher, triggering eval item."""
+    """The round's teacher-made items become examples, pending review, with their
+    lineage: round, teacher, triggering eval item."""
     if not items:
         return
     from apps.projects.services import example_bulk_create
@@ -218,8 +243,10 @@ def _store_synthesized(run: Run, rnd: Round, items: Sequence[Mapping[str, Any]])
     triggers = {str(it.get("meta", {}).get("trigger_item") or "") for it in items} - {""}
     by_key = {e.key: e for e in Example.objects.filter(project_id=run.project_id,
                                                        key__in=triggers)}
-    review = Example.ReviewStatus.PENDING if run.synth_requires_review \
-        else Example.ReviewStatus.APPROVED
+    # Pending whatever the run's setting: without review required the run trains on them
+    # at once, and people can still review them. Not in the project's dataset (added_at
+    # None): they belong to this run until a person adds them.
+    review = Example.ReviewStatus.PENDING
     rows = []
     for it in items:
         meta = dict(it.get("meta") or {})
@@ -228,7 +255,7 @@ def _store_synthesized(run: Run, rnd: Round, items: Sequence[Mapping[str, Any]])
             "answer": it["answer"], "skills": [skills[s] for s in it["skills"] if s in skills],
             "level": int(it["level"]), "split": Example.Split.TRAIN,
             "origin": Example.Origin.SYNTHESIZED, "review_status": review, "meta": meta,
-            "teacher_kind": str(meta.get("teacher", ""))[:20], "round": rnd,
+            "teacher_kind": str(meta.get("teacher", ""))[:20], "round": rnd, "added_at": None,
             "triggering_example": by_key.get(str(meta.get("trigger_item") or "")),
         })
     example_bulk_create(project=run.project, rows=rows)
@@ -333,6 +360,13 @@ class RunRecorder(RunHooks):
             step=event.step, total_steps=event.total_steps, loss=event.loss,
             tokens_per_s=event.tokens_per_s, eta_s=event.eta_s,
         ), what=f"run {self.run.pk} progress event")
+
+    def review(self, round: int) -> ReviewState:
+        """What people decided about the run's synthesized items (``review_wait``)."""
+        from apps.runs.review_wait import run_review_state
+
+        return db_retry(lambda: run_review_state(run=self.run),
+                        what=f"run {self.run.pk} review before round {round}")
 
     def on_round(self, record: RoundRecord) -> None:
         data = record.to_dict()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.runs import export_views, views
+from apps.runs import dashboard_views, export_views, views
 
 app_name = "runs"
 
@@ -10,5 +10,7 @@ urlpatterns = [
     path("runs/<int:pk>/", views.run_detail, name="run-detail"),
     path("runs/<int:pk>/live/", views.run_live, name="run-live"),
     path("runs/<int:pk>/export/<str:what>", export_views.run_export, name="run-export"),
+    path("runs/<int:pk>/dashboard/failures/", dashboard_views.run_failures,
+         name="run-failures"),
     path("runs/<int:pk>/<slug:action>/", views.run_action, name="run-action"),
 ]

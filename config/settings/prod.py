@@ -41,3 +41,9 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Hashed, compressed static files (collectstatic in docker/web.Dockerfile uses the same),
+# served by WhiteNoise from STATIC_ROOT only.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": env_str(  # noqa: F405
+    "DJANGO_STATICFILES_STORAGE", "whitenoise.storage.CompressedManifestStaticFilesStorage")}}
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", False)

@@ -1,7 +1,31 @@
 // Draws every chart of the run page: each <div data-figure="ID"> gets the Plotly figure
 // that the page (or the latest htmx swap) put into <script id="ID" type="application/json">.
+// A div with data-modebar="1" gets Plotly's mode bar with PNG and SVG download buttons.
 (function () {
   "use strict";
+
+  function svgButton() {
+    return {
+      name: "Download as SVG",
+      icon: Plotly.Icons.disk,
+      click: function (gd) {
+        Plotly.downloadImage(gd, {format: "svg", filename: gd.id || "chart"});
+      },
+    };
+  }
+
+  function config(el) {
+    if (el.dataset.modebar !== "1") {
+      return {displayModeBar: false, responsive: true};
+    }
+    return {
+      responsive: true,
+      displaylogo: false,
+      toImageButtonOptions: {format: "png", filename: el.id || "chart", scale: 2},
+      modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
+      modeBarButtonsToAdd: [svgButton()],
+    };
+  }
 
   function draw() {
     if (typeof Plotly === "undefined") {
@@ -17,7 +41,9 @@
         return; // unchanged since the last poll: keep the chart as the user left it
       }
       var figure = JSON.parse(text);
-      Plotly.react(el, figure.data, figure.layout, {displayModeBar: false, responsive: true});
+      Plotly.react(el, figure.data, figure.layout, config(el)).then(function () {
+        el.dispatchEvent(new CustomEvent("chart:drawn", {bubbles: true}));
+      });
       el.dataset.drawn = text;
     });
   }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -50,6 +51,8 @@ class RoundRecord:
     synthesized: tuple[Item, ...]
     teacher_failures: tuple[dict, ...]
     checkpoint_dir: str | None
+    # the round's failed eval and held-out items (see failure_rows), capped
+    failures: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict:
         return {
@@ -66,6 +69,7 @@ class RoundRecord:
             "synthesized": [it.to_dict() for it in self.synthesized],
             "teacher_failures": list(self.teacher_failures),
             "checkpoint_dir": self.checkpoint_dir,
+            "failures": list(self.failures),
         }
 
     @classmethod
@@ -83,6 +87,7 @@ class RoundRecord:
             synthesized=tuple(Item.from_dict(d) for d in data["synthesized"]),
             teacher_failures=tuple(data["teacher_failures"]),
             checkpoint_dir=data["checkpoint_dir"],
+            failures=tuple(data.get("failures", ())),  # absent from older checkpoints
         )
 
 
@@ -104,6 +109,23 @@ class RunSummary:
                 "resumed_from": self.resumed_from}
 
 
+@dataclass(frozen=True)
+class ReviewState:
+    """What people decided about a run's synthesized items, as the hooks report it before
+    a round (:meth:`RunHooks.review`).
+
+    ``approved`` are the approved items as people left them (their edits are what gets
+    trained), each with ``meta["decision"]`` "approved" or "edited"; ``rejected`` the ids
+    of the rejected ones; ``pending`` how many wait for a decision. ``wait``: stop before
+    the round until they are decided (the loop raises ``WaitForReview``).
+    """
+
+    approved: tuple[Item, ...] = ()
+    rejected: frozenset[str] = frozenset()
+    pending: int = 0
+    wait: bool = False
+
+
 class RunHooks:
     """Callbacks of a run; the worker subclasses this. Defaults do nothing."""
 
@@ -116,6 +138,13 @@ class RunHooks:
     def should_stop(self) -> bool:
         """True to cancel or pause; checked at every step boundary."""
         return False
+
+    def review(self, round: int) -> ReviewState | None:
+        """Before round ``round`` plans, when the run has synthesized items: what people
+        decided about them. With review required only the approved ones (as edited) are
+        trained on; without, the rejected ones are dropped and edits replace the teacher's
+        version. None (the default): nothing is known, the items stay as they are."""
+        return None
 
 
 class EvalResult(Protocol):
@@ -153,10 +182,50 @@ class RoundStart:
                    usage=teacher.usage.to_dict() if usage else {})
 
 
+# A round keeps at most this many failed items per skill and in all, each text cut to
+# FAILURE_TEXT characters: enough to read what went wrong, bounded whatever the eval size.
+FAILURES_PER_SKILL = 20
+FAILURES_PER_ROUND = 500
+FAILURE_TEXT = 1000
+
+
+def failure_rows(report, items: Mapping[str, Item], *, per_skill: int = FAILURES_PER_SKILL,
+                 limit: int = FAILURES_PER_ROUND) -> tuple[dict, ...]:
+    """The report's failed items (eval split first, then held-out levels) as plain rows:
+    ``item_id, prompt, answer, prediction, level, skills, blamed, held_out``. ``blamed`` is
+    the verdict's ``missing_skills`` (held-out failures are not diagnosed: empty). A failure
+    is kept while one of its blamed skills (its own skills when none is blamed) has fewer
+    than ``per_skill`` kept, and at most ``limit`` in all."""
+    kept: dict[str, int] = {}
+    rows: list[dict] = []
+    failed = [*(v for v in getattr(report, "verdicts", ()) if not v.correct),
+              *(v for v in getattr(report, "held_out", ()) if not v.correct)]
+    for v in failed:
+        if len(rows) >= limit:
+            break
+        keys = list(dict.fromkeys(v.missing_skills or v.skills)) or [""]
+        if all(kept.get(k, 0) >= per_skill for k in keys):
+            continue
+        for k in keys:
+            kept[k] = kept.get(k, 0) + 1
+        item = items.get(v.item_id)
+        rows.append({
+            "item_id": v.item_id,
+            "prompt": (item.prompt if item else "")[:FAILURE_TEXT],
+            "answer": (item.answer if item else "")[:FAILURE_TEXT],
+            "prediction": (v.prediction or "")[:FAILURE_TEXT],
+            "level": int(v.level), "skills": list(v.skills),
+            "blamed": list(dict.fromkeys(v.missing_skills)),
+            "held_out": v.split == "held_out",
+        })
+    return tuple(rows)
+
+
 def build_record(round_: int, report: EvalResult, start: RoundStart, *, skills: list[str],
                  teacher: Teacher, curriculum_state: dict, plan: dict, probabilities, scores,
                  samples, train_result, synthesized, notes, synthesis=None,
-                 extra: dict | None = None) -> RoundRecord:
+                 extra: dict | None = None,
+                 items: Mapping[str, Item] | None = None) -> RoundRecord:
     """The record of round ``round_``; ``train_result`` is None for round 0.
 
     ``metrics["attribution"]`` names how failures were blamed on skills ("teacher grade",
@@ -165,7 +234,8 @@ def build_record(round_: int, report: EvalResult, start: RoundStart, *, skills: 
     ``metrics["synthesis"]`` is None, or the round's synthesis accounting (a
     ``teachers.base.Synthesis``): requested, proposed, kept and rejected by reason.
     ``extra`` adds the loop's own metrics (``overlap``, ``overlap_removed``,
-    ``distinct_items``, ``max_repeat``: see ``loop._Run.split_metrics``).
+    ``distinct_items``, ``max_repeat``: see ``loop._Run.split_metrics``). ``items`` (eval
+    items by id) gives the failed items' prompts and answers (:func:`failure_rows`).
     """
     profile = report.profile(skills)
     evaluated = [s for s in profile if s.evaluated]
@@ -208,4 +278,5 @@ def build_record(round_: int, report: EvalResult, start: RoundStart, *, skills: 
         synthesized=tuple(synthesized),
         teacher_failures=tuple(f.to_dict() for f in failures),
         checkpoint_dir=None,
+        failures=failure_rows(report, items or {}),
     )
