@@ -8,12 +8,13 @@ from ninja.parser import Parser
 
 from apps.api import errors
 from apps.api.auth import SessionAuth, TokenAuth
-from apps.api.routers import curricula, data, projects, prompts, runs
+from apps.api.routers import curricula, data, projects, prompts, review, runs, uploads
 from apps.common.safejson import json_loads_safe
 
 DESCRIPTION = """\
-The Curriculum Studio's REST API: projects, skills, examples, teacher prompts, teachers,
-curricula and runs, with the same rules as the pages.
+The Curriculum Studio's REST API: projects, skills, examples (review decisions, file
+imports), teacher prompts, teachers, curricula, runs and saved comparisons, with the same
+rules as the pages.
 
 **Authentication**: a personal token from *API tokens* (top bar) as
 `Authorization: Bearer <token>`, or the browser's session (writes then need the
@@ -21,7 +22,8 @@ curricula and runs, with the same rules as the pages.
 
 **Errors** are JSON: `{"detail": "...", "errors": {"field": ["message"]}}`, with 400
 (refused by the product's rules, or a body that is not JSON), 401, 403, 404 (also for
-another team's objects), 422 (input that does not fit the schema) and 429.
+another team's objects), 409 (a review decision on an item decided since you read it),
+422 (input that does not fit the schema) and 429.
 """
 
 
@@ -51,5 +53,5 @@ api = StudioAPI(
     openapi_url="/openapi.json",
 )
 errors.install(api)
-for module in (projects, prompts, curricula, runs, data):
+for module in (projects, prompts, curricula, runs, data, uploads, review):
     api.add_router("", module.router)

@@ -17,6 +17,7 @@ from apps.projects.models import MAX_SKILLS_PER_EXAMPLE, Example, Skill
 from apps.projects.services import MAX_BULK_EXAMPLES
 from apps.prompts.models import PromptRole, TeacherKind
 from apps.runs.models import RunStatus, StudentSpec
+from workers.engine.api import ANSWER_MODES
 
 INT64_MAX = 2**63 - 1
 
@@ -64,6 +65,25 @@ class TeamOut(Schema):
     name: str
 
 
+class TeamRoleOut(TeamOut):
+    role: str = Field(description="your role in the team: viewer, editor or owner")
+
+
+class ProjectFromFileIn(Schema):
+    team: Id = Field(description="one of your teams where you edit (GET /teams)")
+    name: Text(200) = Field(min_length=1)
+    description: Text(10_000) = ""
+    answer_mode: Literal[tuple(ANSWER_MODES)] = Field(
+        "exact", description="how answers are checked: exact, normalized or numeric")
+    eval_share: float = Field(0.2, ge=0.0, le=0.9,
+                              description="share of the lines without a split that go to "
+                                          "eval")
+    require_review: bool = True
+    drop_eval_duplicates: bool = Field(False, description="leave out train lines that repeat "
+                                                          "an eval line's prompt (else the "
+                                                          "file is refused)")
+
+
 class ProjectOut(Schema):
     id: int
     team: TeamOut
@@ -106,6 +126,8 @@ class ExampleOut(Schema):
     split: Split
     origin: Origin
     review_status: ReviewStatus
+    version: int = Field(description="grows with every review decision (send it with one)")
+    in_dataset: bool = Field(description="the item has joined the project's dataset")
     meta: dict[str, Any]
     prompt_version: int | None
     teacher_kind: str

@@ -90,18 +90,13 @@ def example_import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     options = {"kind": data["kind"], "fmt": data["format"],
                "default_skill": data["default_skill"], "default_level": data["default_level"]}
     try:
-        check = imports.import_check(project=project, token=data["token"], **options)
-        if check.large:
-            job = imports.import_job_start(user=request.user, project=project,
-                                           token=data["token"], total=check.good, **options)
-            return redirect("projects:import-job", pk=project.pk, job_pk=job.pk)
-        result = imports.example_import(user=request.user, project=project,
-                                        token=data["token"], **options)
+        result, job = imports.import_good_rows(user=request.user, project=project,
+                                               token=data["token"], **options)
     except ValidationError as exc:
-        imports.import_discard(token=data["token"])
         return _import_page(request, project, ExampleImportForm(), status=400,
                             confirm_errors=_messages(exc))
-    imports.import_discard(token=data["token"])
+    if job is not None:
+        return redirect("projects:import-job", pk=project.pk, job_pk=job.pk)
     messages.success(request, f"Imported {result['imported']} examples"
                               f" ({result['skipped']} bad rows left out).")
     return redirect("core:project-detail", pk=project.pk)

@@ -7,7 +7,7 @@ person then imports the good rows (:func:`example_import`) or cancels
 rows in batches inside one transaction: all of them or, if anything fails, none. A file of
 more than ``ASYNC_ROWS`` rows or ``ASYNC_BYTES`` bytes is imported by the default queue's
 worker (:func:`import_job_start`, task ``examples.import``) with its progress on an
-``ImportJob`` row.
+``ImportJob`` row (the counts written in batches while it runs).
 
 Rows of a format without skills or a level (OpenAI chat, TRL) take the import's default
 skill and level; rows without a split go to train; skills the project lacks are created.
@@ -15,13 +15,14 @@ skill and level; rows without a split go to train; skills the project lacks are 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from apps.accounts.models import Role
@@ -29,9 +30,11 @@ from apps.accounts.permissions import require_role
 from apps.common.db import INT32_MAX
 from apps.common.safejson import json_problem
 from apps.common.tasks import enqueue
+from apps.projects import copy_insert
 from apps.projects.formats import FORMATS, Row, RowDefaults
-from apps.projects.formats.reader import KINDS, FormatUnknown, RowProblem, read_rows
-from apps.projects.models import Example, ExampleSkill, ImportJob, Project, Skill
+from apps.projects.formats.reader import KINDS, FormatUnknown, RowProblem, kind_of, read_rows
+from apps.projects.keylines import KeyLines
+from apps.projects.models import Example, ImportJob, Project, Skill
 from apps.projects.uploads import IMPORT_UPLOADS
 from workers.queues import TaskName
 
@@ -40,6 +43,7 @@ ASYNC_BYTES = 5 * 1024 * 1024
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 BATCH = 1_000
 SHOWN_PROBLEMS = 200
+PROGRESS_EVERY_S = 0.5
 FORMAT_CHOICES = ("auto", *FORMATS)
 
 
@@ -124,9 +128,9 @@ def _checked_rows(project: Project, path: Path, kind: str, fmt: str,
                   defaults: RowDefaults) -> Iterator[tuple[int, Row | None, RowProblem | None]]:
     """The file's rows with storage problems and key conflicts (a key the project already
     has, or one repeated in the file) reported as bad rows."""
-    taken = set(Example.objects.filter(project=project).exclude(key="")
-                .values_list("key", flat=True))
-    seen: dict[str, int] = {}
+    taken = KeyLines(Example.objects.filter(project=project).exclude(key="")
+                     .values_list("key", flat=True).iterator(chunk_size=10_000))
+    seen = KeyLines()
     with open(path, "rb") as fh:
         try:
             for line, row, problem in read_rows(fh, kind=kind, fmt=fmt, defaults=defaults):
@@ -137,11 +141,11 @@ def _checked_rows(project: Project, path: Path, kind: str, fmt: str,
                     elif row["key"] in taken:
                         problem, row = RowProblem(line, "id", f"{row['key']!r} is already "
                                                               "an example of this project"), None
-                    elif row["key"] in seen:
+                    elif row["key"] and (first := seen.get(row["key"])) is not None:
                         problem, row = RowProblem(line, "id", f"{row['key']!r} repeats line "
-                                                              f"{seen[row['key']]}"), None
+                                                              f"{first}"), None
                     elif row["key"]:
-                        seen[row["key"]] = line
+                        seen.add(row["key"], line)
                 yield line, row, problem
         except FormatUnknown as exc:
             raise ValidationError({"format": f"{exc}; choose the format"}) from None
@@ -179,7 +183,92 @@ def import_check(*, project: Project, token: str, kind: str = "jsonl", fmt: str 
     return check
 
 
+# --- a checked upload kept until "import the good rows" or "cancel" ------------------------
+
+def problem_errors(problems: list[RowProblem], prefix: str) -> dict[str, list[str]]:
+    """Bad rows as field errors: ``{"<prefix>.line.<n>.<field>": [reason]}``."""
+    errors: dict[str, list[str]] = {}
+    for p in problems:
+        errors.setdefault(f"{prefix}.line.{p.line}" + (f".{p.field}" if p.field else ""),
+                          []).append(p.reason)
+    return errors
+
+
+def import_upload(*, user, project: Project, chunks, filename: str = "", kind: str = "auto",
+                  fmt: str = "auto", default_skill: str = "general",
+                  default_level: int = 1) -> tuple[str, ImportCheck, dict]:
+    """Store and check an upload (``kind`` auto: from the file name) and keep it, with its
+    options and project, until :func:`import_good_rows` or :func:`import_discard`; returns
+    ``(token, check, options)``. A file with no good row is removed and refused, each bad
+    row named (``file.line.<n>.<field>``)."""
+    require_role(user, project.team, Role.EDITOR)
+    options = {"kind": kind_of(filename) if kind == "auto" else kind, "fmt": fmt,
+               "default_skill": default_skill, "default_level": default_level}
+    _options(**options)
+    token = import_store(chunks=chunks)
+    try:
+        check = import_check(project=project, token=token, **options)
+        if not check.good:
+            raise ValidationError(problem_errors(check.problems, "file")
+                                  or {"file": "the file holds no rows"})
+        IMPORT_UPLOADS.notes_write(token, {"project": project.pk, **options})
+    except BaseException:
+        import_discard(token=token)
+        raise
+    return token, check, options
+
+
+def import_upload_options(*, project: Project, token) -> dict:
+    """The options a kept upload of ``project`` was checked with; Http404 when there is no
+    such upload (never checked, imported, cancelled, expired, or of another project)."""
+    notes = IMPORT_UPLOADS.notes_read(token)
+    if not notes or notes.pop("project", None) != project.pk:
+        raise Http404("no such upload")
+    return notes
+
+
+def import_good_rows(*, user, project: Project, token: str, kind: str = "jsonl",
+                     fmt: str = "auto", default_skill: str = "general",
+                     default_level: int = 1) -> tuple[dict | None, ImportJob | None]:
+    """"Import the good rows" of a checked upload: here, returning ``(counts, None)``, or
+    for a large file on the worker, returning ``(None, job)`` (the worker removes the
+    upload). Any other outcome removes the upload too, so nothing is left half-done."""
+    require_role(user, project.team, Role.EDITOR)
+    options = {"kind": kind, "fmt": fmt, "default_skill": default_skill,
+               "default_level": default_level}
+    try:
+        check = import_check(project=project, token=token, **options)
+        if check.large:
+            job = import_job_start(user=user, project=project, token=token,
+                                   total=check.good, **options)
+            IMPORT_UPLOADS.notes_remove(token)  # the job's now: no longer to cancel
+            return None, job
+        result = example_import(user=user, project=project, token=token, **options)
+    except BaseException:
+        import_discard(token=token)
+        raise
+    import_discard(token=token)
+    return result, None
+
+
 # --- importing ------------------------------------------------------------------------------
+
+def examples_insert(*, project: Project, batch: list[Row], skills: dict[str, Skill]) -> None:
+    """One batch of good rows: the skills they name that the project lacks (added to
+    ``skills``), then the examples (imported items join the project's dataset) and their
+    skill links, with PostgreSQL's COPY (``apps/projects/copy_insert.py``)."""
+    missing = {n for row in batch for n in row["skills"] if n not in skills}
+    if missing:
+        Skill.objects.bulk_create([Skill(project=project, name=n) for n in sorted(missing)])
+        skills.update({s.name: s for s in Skill.objects.filter(project=project,
+                                                               name__in=missing)})
+    template = Example(project=project, origin=Example.Origin.IMPORTED,
+                       review_status=Example.ReviewStatus.APPROVED, added_at=timezone.now(),
+                       prompt="", answer="", level=0)
+    copy_insert.examples_insert(
+        template, [{**row, "split": row["split"] or Example.Split.TRAIN} for row in batch],
+        [[skills[name].pk for name in row["skills"]] for row in batch])
+
 
 @transaction.atomic
 def example_import(*, user, project: Project, token: str, kind: str = "jsonl",
@@ -196,20 +285,7 @@ def example_import(*, user, project: Project, token: str, kind: str = "jsonl",
     batch: list[Row] = []
 
     def flush() -> None:
-        missing = {n for row in batch for n in row["skills"] if n not in skills}
-        if missing:
-            Skill.objects.bulk_create([Skill(project=project, name=n) for n in sorted(missing)])
-            skills.update({s.name: s for s in Skill.objects.filter(project=project,
-                                                                   name__in=missing)})
-        examples = Example.objects.bulk_create([
-            Example(project=project, key=row["key"], prompt=row["prompt"],
-                    answer=row["answer"], level=row["level"],
-                    split=row["split"] or Example.Split.TRAIN, origin=Example.Origin.IMPORTED,
-                    review_status=Example.ReviewStatus.APPROVED, meta=row["meta"])
-            for row in batch])
-        ExampleSkill.objects.bulk_create([
-            ExampleSkill(example=example, skill=skills[name])
-            for example, row in zip(examples, batch, strict=True) for name in row["skills"]])
+        examples_insert(project=project, batch=batch, skills=skills)
         batch.clear()
 
     for _line, row, problem in _checked_rows(project, path, kind, fmt, defaults):
@@ -247,15 +323,43 @@ def import_job_start(*, user, project: Project, token: str, kind: str = "jsonl",
     return job
 
 
-def progress_key(job_id: int) -> str:
-    return f"import-job-progress:{job_id}"
+class _ProgressRecorder:
+    """Writes a running job's counts onto its row, at most every ``PROGRESS_EVERY_S``.
+
+    The import writes its rows inside one transaction, which other connections cannot see
+    until it commits; so the counts go through a connection of their own (autocommit), and
+    any page reads them from the row, with no shared cache needed. ``SKIP LOCKED``: an
+    update never waits for a lock on the row (it is skipped, and the next one catches up).
+    """
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self.last = 0.0
+        self.connection = None
+
+    def __call__(self, done: int, skipped: int, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < PROGRESS_EVERY_S:
+            return
+        self.last = now
+        if self.connection is None:
+            self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
+        table = ImportJob._meta.db_table
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET done_rows = %s, skipped_rows = %s WHERE id IN "
+                f"(SELECT id FROM {table} WHERE id = %s FOR UPDATE SKIP LOCKED)",
+                [done, skipped, self.job_id])
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
 
 def import_job_progress(*, job: ImportJob) -> tuple[int, int]:
-    """``(imported, skipped)`` so far: from the cache while the job runs."""
-    if job.status == ImportJob.Status.RUNNING:
-        done, skipped = cache.get(progress_key(job.pk)) or (0, 0)
-        return done, skipped
+    """``(imported, skipped)`` so far, from the job's row (written in batches while it
+    runs; the final counts once it succeeded; 0 after a failure, as nothing was saved)."""
     return job.done_rows, job.skipped_rows
 
 
@@ -267,13 +371,7 @@ def import_job_run(*, job_id: int) -> None:
     if not claimed:
         return
     job = ImportJob.objects.select_related("project__team", "created_by").get(pk=job_id)
-
-    def progress(done: int, skipped: int) -> None:
-        # The rows are written inside the import's one transaction, which other
-        # connections cannot see until it commits; the live count goes through the cache
-        # (Redis when STUDIO_CACHE_URL is set), the final one onto the row.
-        cache.set(progress_key(job_id), [done, skipped], timeout=24 * 3600)
-
+    progress = _ProgressRecorder(job_id)
     try:
         result = example_import(
             user=job.created_by, project=job.project, token=job.token, kind=job.kind,
@@ -281,16 +379,17 @@ def import_job_run(*, job_id: int) -> None:
             progress=progress)
     except ValidationError as exc:
         ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED, error="; ".join(exc.messages),
-            finished_at=timezone.now())
+            status=ImportJob.Status.FAILED, error="; ".join(exc.messages), done_rows=0,
+            skipped_rows=0, finished_at=timezone.now())
     except Exception as exc:  # recorded for the page; the worker logs it too
         ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED, error=f"{type(exc).__name__}",
-            finished_at=timezone.now())
+            status=ImportJob.Status.FAILED, error=f"{type(exc).__name__}", done_rows=0,
+            skipped_rows=0, finished_at=timezone.now())
         raise
     else:
         ImportJob.objects.filter(pk=job_id).update(
             status=ImportJob.Status.SUCCEEDED, done_rows=result["imported"],
             skipped_rows=result["skipped"], finished_at=timezone.now())
     finally:
+        progress.close()
         import_discard(token=job.token)

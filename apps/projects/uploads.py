@@ -8,6 +8,7 @@ built from it; files older than ``UPLOAD_MAX_AGE_S`` are removed whenever a new 
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
@@ -20,6 +21,7 @@ from django.core.exceptions import ValidationError
 
 UPLOAD_MAX_AGE_S = 24 * 3600
 _TOKEN = re.compile(r"[0-9a-f]{32}")
+NOTES = ".json"  # the suffix added to an upload's name for its notes
 
 
 @dataclass(frozen=True)
@@ -60,13 +62,35 @@ class UploadStore:
         return path
 
     def discard(self, token) -> None:
-        """Remove the upload ``token`` names, if any (any other value is ignored)."""
+        """Remove the upload ``token`` names and its notes, if any (any other value is
+        ignored)."""
         if isinstance(token, str) and _TOKEN.fullmatch(token):
             (self._dir() / f"{token}{self.suffix}").unlink(missing_ok=True)
+            (self._dir() / f"{token}{self.suffix}{NOTES}").unlink(missing_ok=True)
+
+    def notes_write(self, token, notes: dict) -> None:
+        """Keep a small JSON object with an upload (what it was checked with, for whom)."""
+        path = self.path(token)
+        path.with_name(path.name + NOTES).write_text(json.dumps(notes), encoding="utf-8")
+
+    def notes_remove(self, token) -> None:
+        if isinstance(token, str) and _TOKEN.fullmatch(token):
+            (self._dir() / f"{token}{self.suffix}{NOTES}").unlink(missing_ok=True)
+
+    def notes_read(self, token) -> dict | None:
+        """The notes kept with the upload ``token``; None when it or they are gone (or the
+        token is not one of ours)."""
+        if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+            return None
+        try:
+            path = self.path(token)
+            return json.loads(path.with_name(path.name + NOTES).read_text(encoding="utf-8"))
+        except (ValidationError, OSError, ValueError):
+            return None
 
     def _remove_stale(self, folder: Path) -> None:
         cutoff = time.time() - UPLOAD_MAX_AGE_S
-        for old in folder.glob(f"*{self.suffix}"):
+        for old in [*folder.glob(f"*{self.suffix}"), *folder.glob(f"*{self.suffix}{NOTES}")]:
             try:
                 if old.stat().st_mtime < cutoff:
                     old.unlink(missing_ok=True)

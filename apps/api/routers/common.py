@@ -10,6 +10,7 @@ from apps.projects.selectors import project_get_for_user
 # The answers every operation may give besides its own (docs/api.md, "Errors").
 READ_ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 WRITE_ERRORS = {**READ_ERRORS, 400: ErrorOut, 403: ErrorOut}
+PAGE_ERRORS = {**READ_ERRORS, 400: ErrorOut}  # a list in pages: 400 for a bad cursor
 
 
 def caller(request):

@@ -12,6 +12,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from apps.api.routers.common import READ_ERRORS, WRITE_ERRORS, caller, project_for
+from apps.api.routers.uploads import ImportJobOut, RowProblemOut, job_row
 from apps.api.schemas import Id
 from apps.projects import exports, imports
 from apps.projects.models import ImportJob
@@ -34,12 +35,6 @@ class ImportIn(Schema):
                                                    "ones (else any bad row refuses the file)")
 
 
-class RowProblemOut(Schema):
-    line: int
-    field: str
-    reason: str
-
-
 class ImportOut(Schema):
     format: str
     good: int
@@ -47,15 +42,6 @@ class ImportOut(Schema):
     errors: list[RowProblemOut]
     imported: int = 0
     job: int | None = None
-
-
-class ImportJobOut(Schema):
-    id: int
-    status: str
-    total_rows: int
-    done_rows: int
-    skipped_rows: int
-    error: str
 
 
 class ExportQuery(Schema):
@@ -87,8 +73,7 @@ def example_import(request, project_id: Id, payload: ImportIn):
         if payload.dry_run:
             return Status(200, out)
         if check.bad and not payload.skip_bad_rows:
-            raise ValidationError({f"content.line.{p.line}" + (f".{p.field}" if p.field else ""):
-                                   [p.reason] for p in check.problems})
+            raise ValidationError(imports.problem_errors(check.problems, "content"))
         if not check.good:
             raise ValidationError({"content": "the file holds no good rows"})
         if check.large:
@@ -106,15 +91,14 @@ def example_import(request, project_id: Id, payload: ImportIn):
 
 @router.get("/projects/{project_id}/imports/{job_id}", response={200: ImportJobOut,
                                                                   **READ_ERRORS},
-            summary="A large import's status and progress")
+            summary="A large import's status and progress (rows saved so far, "
+                    "counted in batches)")
 def import_job_detail(request, project_id: Id, job_id: Id):
     project = project_for(request, project_id)
     job = ImportJob.objects.filter(project=project, pk=job_id).first()
     if job is None:
         raise Http404("no such import")
-    done, skipped = imports.import_job_progress(job=job)
-    return {"id": job.pk, "status": job.status, "total_rows": job.total_rows,
-            "done_rows": done, "skipped_rows": skipped, "error": job.error}
+    return job_row(job, *imports.import_job_progress(job=job))
 
 
 @router.get("/projects/{project_id}/export", response={200: None, **READ_ERRORS},

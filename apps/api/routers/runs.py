@@ -7,7 +7,7 @@ from ninja import Query, Router, Status
 from apps.accounts.models import Role
 from apps.accounts.permissions import has_role
 from apps.api.pagination import Cursor, Limit, paginate
-from apps.api.routers.common import READ_ERRORS, WRITE_ERRORS, caller, project_for
+from apps.api.routers.common import PAGE_ERRORS, READ_ERRORS, WRITE_ERRORS, caller, project_for
 from apps.api.schemas import Id, RoundPage, RunDetailOut, RunFilters, RunLaunchIn, RunPage
 from apps.curricula.selectors import curriculum_list_for_project
 from apps.prompts.selectors import teacher_config_list_for_project
@@ -48,7 +48,7 @@ def run_detail_row(request, run: Run) -> dict:
             "prompt_versions": sorted(run.prompt_versions.values_list("pk", flat=True))}
 
 
-@router.get("/projects/{project_id}/runs", response={200: RunPage, **READ_ERRORS},
+@router.get("/projects/{project_id}/runs", response={200: RunPage, **PAGE_ERRORS},
             summary="The project's runs, oldest first; cursor pagination")
 def run_list(request, project_id: Id, filters: Query[RunFilters], cursor: Cursor | None = None,
              limit: Limit | None = None):
@@ -129,7 +129,7 @@ def run_retry_op(request, run_id: Id):
     return _control(request, run_id, run_retry)
 
 
-@router.get("/runs/{run_id}/rounds", response={200: RoundPage, **READ_ERRORS},
+@router.get("/runs/{run_id}/rounds", response={200: RoundPage, **PAGE_ERRORS},
             summary="Finished rounds by index, each with its metrics, data plan, "
                     "Missing-Skill-Profile and level stats; cursor pagination")
 def round_list(request, run_id: Id, cursor: Cursor | None = None, limit: Limit | None = None):

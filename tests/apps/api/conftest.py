@@ -49,6 +49,14 @@ class ApiClient:
         return self._check(call(API + path, data=data, content_type="application/json",
                                 headers={**self.headers, **headers}))
 
+    def multipart(self, method: str, path: str, data: dict, **headers):
+        """A multipart/form-data call (a file upload)."""
+        call = getattr(self.client, method.lower())
+        return self._check(call(API + path, data=data, headers={**self.headers, **headers}))
+
+    def delete(self, path: str, **headers):
+        return self._check(self.client.delete(API + path, headers={**self.headers, **headers}))
+
     def post(self, path: str, body=None, **kw):
         return self.send("POST", path, body, **kw)
 
@@ -72,6 +80,17 @@ def api_as():
         return ApiClient(token=make_token(user))
 
     return build
+
+
+def _checked_upload(user, project) -> str:
+    """An upload checked for ``project`` and kept for "import" or "cancel"."""
+    from apps.projects import imports
+    from tests.apps.api.operations import CHAT_JSONL
+
+    token, _check, _options = imports.import_upload(
+        user=user, project=project, chunks=[CHAT_JSONL], filename="chat.jsonl",
+        default_skill="add")
+    return token
 
 
 @pytest.fixture
@@ -136,11 +155,18 @@ def world(owner, editor, viewer, stranger, team_a, project_a, project_b, setting
     TeacherPromptVersionFactory(prompt=b_prompt, version=1)
     b_run = RunFactory(project=project_b, teacher_config=b_teacher, curriculum=b_curriculum)
     b_import_job = ImportJob.objects.create(project=project_b, token="1" * 32)
+    upload = _checked_upload(owner, project_a)
+    from apps.compare.models import Comparison
+
+    comparison = Comparison.objects.create(project=project_a, name="saved", run_ids=[run.pk])
+    b_comparison = Comparison.objects.create(project=project_b, name="b-saved",
+                                             run_ids=[b_run.pk])
     return {
         "owner": owner, "editor": editor, "viewer": viewer, "stranger": stranger,
         "project": project_a, "skills": [add, carry], "examples": examples,
         "teacher": teacher, "oracle": oracle, "curriculum": curriculum, "prompt": prompt,
-        "run": run, "import_job": import_job,
+        "run": run, "import_job": import_job, "upload": upload, "comparison": comparison,
         "b": {"project": project_b, "teacher": b_teacher, "curriculum": b_curriculum,
-              "prompt": b_prompt, "run": b_run, "import_job": b_import_job},
+              "prompt": b_prompt, "run": b_run, "import_job": b_import_job,
+              "comparison": b_comparison},
     }

@@ -16,6 +16,7 @@ class Operation:
     body: Callable[[dict], dict] | None = None
     query: tuple[str, ...] = ()  # query parameters it reads
     team_scoped: bool = True  # False: answers the same to everyone (no team's data)
+    form: Callable[[dict], dict] | None = None  # a multipart body: fields, and files
 
     @property
     def writes(self) -> bool:
@@ -84,6 +85,41 @@ OPERATIONS = [
               query=("format",)),
     Operation("run_student_export", "GET", lambda w: f"/runs/{w['run'].pk}/student"),
 ]
+
+CHAT_JSONL = (b'{"messages": [{"role": "user", "content": "5+5="}, '
+              b'{"role": "assistant", "content": "10"}]}\n{broken\n')
+ITEMS_JSONL = (b'{"id": "a", "prompt": "2+2=", "answer": "4", "skills": ["add"], "level": 1}\n'
+               b'{"id": "b", "prompt": "3+4=", "answer": "7", "skills": ["add"], "level": 1, '
+               b'"split": "eval"}\n')
+
+
+def _file(name: str, content: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+
+
+OPERATIONS += [
+    Operation("team_list", "GET", lambda w: "/teams", team_scoped=False),
+    Operation("project_create_from_file", "POST", lambda w: "/projects",
+              form=lambda w: {"team": str(w["project"].team_id), "name": "from a file",
+                              "file": _file("items.jsonl", ITEMS_JSONL)}),
+    Operation("upload_check", "POST", lambda w: f"/projects/{_p(w)}/uploads",
+              form=lambda w: {"file": _file("chat.jsonl", CHAT_JSONL), "format": "auto",
+                              "default_skill": "add"}),
+    Operation("upload_import", "POST",
+              lambda w: f"/projects/{_p(w)}/uploads/{w['upload']}/import"),
+    Operation("upload_cancel", "DELETE", lambda w: f"/projects/{_p(w)}/uploads/{w['upload']}"),
+    Operation("example_review", "POST",
+              lambda w: f"/projects/{_p(w)}/examples/{w['examples'][2].pk}/review",
+              body=lambda w: {"action": "accept", "version": w["examples"][2].version,
+                              "add_to_dataset": True}),
+    Operation("comparison_list", "GET", lambda w: f"/projects/{_p(w)}/comparisons"),
+    Operation("comparison_new", "POST", lambda w: f"/projects/{_p(w)}/comparisons",
+              body=lambda w: {"name": "failed runs", "runs": [w["run"].pk]}),
+    Operation("comparison_remove", "DELETE",
+              lambda w: f"/projects/{_p(w)}/comparisons/{w['comparison'].pk}"),
+]
 BY_ID = {op.id: op for op in OPERATIONS}
 
 
@@ -91,5 +127,7 @@ def call(client, op: Operation, world: dict, body=None):
     """``op`` through ``client`` with its valid body (or ``body``)."""
     if op.method == "GET":
         return client.get(op.path(world))
+    if op.form is not None and body is None:
+        return client.multipart(op.method, op.path(world), op.form(world))
     payload = body if body is not None else (op.body(world) if op.body else None)
     return client.send(op.method, op.path(world), payload)

@@ -1,6 +1,8 @@
 """Who may call what: every operation, with a token and with the session, for a stranger
 (another team: 404 for objects, nothing in lists), a viewer (reads; 403 on every write), an
-editor (writes), and nobody (401)."""
+editor (writes), and nobody (401); with a token for the owner (reads and writes). The table
+(``operations.OPERATIONS``) must name every operation of the schema, so a new endpoint
+cannot slip through untested."""
 
 import pytest
 from django.test import Client
@@ -48,6 +50,8 @@ def test_stranger_finds_nothing(op, auth, world, api_as):
     if op.id == "project_list":
         assert response.status_code == 200
         assert [p["id"] for p in response.data] == [world["b"]["project"].pk]
+    elif op.id == "team_list":
+        assert [t["id"] for t in response.data] == [world["b"]["project"].team_id]
     elif not op.team_scoped:
         assert response.status_code == 200
     else:
@@ -67,21 +71,31 @@ def test_viewer_reads(op, auth, world, api_as):
 @pytest.mark.parametrize("auth", AUTH)
 @pytest.mark.parametrize("op", WRITES, ids=_ids(WRITES))
 def test_viewer_may_not_write(op, auth, world, api_as):
+    from apps.compare.models import Comparison
     from apps.projects.models import Example
     from apps.prompts.models import TeacherConfig, TeacherPromptVersion
+    from apps.review.models import ReviewDecision
     from apps.runs.models import Run
 
-    counts = [m.objects.count() for m in (Example, TeacherConfig, TeacherPromptVersion, Run)]
+    models = (Example, TeacherConfig, TeacherPromptVersion, Run, Comparison, ReviewDecision)
+    counts = [m.objects.count() for m in models]
     run_status = world["run"].status
     teacher_model = world["teacher"].model
     response = call(_client(api_as, world["viewer"], auth), op, world)
     assert response.status_code == 403, response.data
     assert "viewer" in response.data["detail"] and "editor" in response.data["detail"]
-    assert [m.objects.count() for m in (Example, TeacherConfig, TeacherPromptVersion,
-                                        Run)] == counts
+    assert [m.objects.count() for m in models] == counts
     world["run"].refresh_from_db()
     world["teacher"].refresh_from_db()
     assert world["run"].status == run_status and world["teacher"].model == teacher_model
+
+
+def _assert_write_succeeds(op, response):
+    if op.id in ("run_cancel_op", "run_pause_op", "run_resume_op"):
+        assert response.status_code == 400
+        assert "status" in response.data["errors"]
+    else:
+        assert response.status_code in (200, 201, 204), response.data
 
 
 @pytest.mark.django_db
@@ -90,12 +104,18 @@ def test_viewer_may_not_write(op, auth, world, api_as):
 def test_editor_writes(op, auth, world, api_as):
     """Every write succeeds for an editor (the run is failed: retry applies; the other
     controls are refused by the run's state with a 400, not by the editor's role)."""
-    response = call(_client(api_as, world["editor"], auth), op, world)
-    if op.id in ("run_cancel_op", "run_pause_op", "run_resume_op"):
-        assert response.status_code == 400
-        assert "status" in response.data["errors"]
+    _assert_write_succeeds(op, call(_client(api_as, world["editor"], auth), op, world))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("op", OPERATIONS, ids=_ids(OPERATIONS))
+def test_owner_reads_and_writes(op, world, api_as):
+    """The team's owner may do everything an editor may (with a token)."""
+    response = call(api_as(world["owner"]), op, world)
+    if op.writes:
+        _assert_write_succeeds(op, response)
     else:
-        assert response.status_code in (200, 201), response.data
+        assert response.status_code == 200, response.data
 
 
 @pytest.mark.django_db

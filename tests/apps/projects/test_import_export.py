@@ -24,6 +24,7 @@ CHAT = {"messages": [{"role": "system", "content": "Be brief."},
 FILE = (json.dumps(CHAT) + "\n{broken\n"
         + json.dumps({"messages": [{"role": "user", "content": "q"}]}) + "\n"
         + json.dumps({**CHAT, "skills": ["carry"], "level": 3, "id": "k2"}) + "\n").encode()
+REAL_INSERT = imports.examples_insert
 
 
 @pytest.fixture
@@ -31,6 +32,12 @@ def data_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path
     settings.STUDIO_ARTIFACTS_DIR = tmp_path / "artifacts"
     return tmp_path
+
+def _insert_then_fail(*args, **kwargs):
+    """The batch is written, then the disk fills up: the whole import must roll back."""
+    REAL_INSERT(*args, **kwargs)
+    raise RuntimeError("disk full")
+
 
 
 def _check(client, project, content=FILE, name="chat.jsonl", **extra):
@@ -85,8 +92,8 @@ def test_a_file_with_no_good_row_is_400_and_not_kept(client, owner, project_a, d
 def test_a_failure_mid_import_saves_nothing(client, owner, project_a, data_dir):
     client.force_login(owner)
     confirm = _check(client, project_a).context["confirm"]
-    with mock.patch("apps.projects.imports.ExampleSkill.objects.bulk_create",
-                    side_effect=RuntimeError("disk full")), pytest.raises(RuntimeError):
+    with mock.patch("apps.projects.imports.examples_insert", side_effect=_insert_then_fail), \
+            pytest.raises(RuntimeError):
         client.post(reverse("projects:example-import-confirm", args=[project_a.pk]),
                     {k: confirm[k].value() for k in confirm.fields})
     assert Example.objects.count() == 0
