@@ -1,8 +1,10 @@
 """Batched greedy evaluation of the student with the KV cache, and per-skill/level accuracy.
 
-Prompts are grouped by length (few pad tokens), left-padded and decoded together with
-``model.generate`` (greedy, KV cache), stopping at the eos that ends every trained answer.
-``max_new_tokens`` comes from the longest reference answer, so a wrong answer cannot ramble.
+Prompts are sorted by length (few pad tokens), cut into batches, left-padded and decoded
+together by :class:`workers.engine.decode.GreedyDecoder` (greedy, static KV cache, a compiled
+decode step on CUDA), which stops once every answer of the batch has reached its eos; the
+predictions are those of one ``model.generate`` call per prompt. ``max_new_tokens`` comes from
+the longest reference answer, so a wrong answer cannot ramble.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from workers.engine.decode import GreedyDecoder
 from workers.engine.errors import RunCancelled
 from workers.engine.profile import (
     LevelStat,
@@ -34,34 +37,34 @@ def generate_answers(student: Student, prompts: list[str], *, max_new_tokens: in
     model = student.model
     was_training = model.training
     model.eval()
+    decoder = greedy_decoder(student)
     encoded = [student.encode_prompt(p) for p in prompts]
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     answers: list[str] = [""] * len(prompts)
+    shape = decoder.shape([len(e) for e in encoded], batch_size, max_new_tokens) \
+        if decoder.compile else None
     try:
         for start in range(0, len(order), batch_size):
             if should_stop is not None and should_stop():
                 raise RunCancelled(f"stopped while evaluating ({start} of {len(order)} done)")
             idx = order[start: start + batch_size]
-            width = max(len(encoded[i]) for i in idx)
-            input_ids = torch.full((len(idx), width), student.pad_id, dtype=torch.long)
-            attention = torch.zeros((len(idx), width), dtype=torch.long)
-            for row, i in enumerate(idx):
-                ids = encoded[i]
-                input_ids[row, width - len(ids):] = torch.tensor(ids)
-                attention[row, width - len(ids):] = 1
-            with student.autocast():
-                out = model.generate(
-                    input_ids=input_ids.to(student.device),
-                    attention_mask=attention.to(student.device),
-                    max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                    eos_token_id=student.eos_id, pad_token_id=student.pad_id, use_cache=True,
-                )
-            new = out[:, width:].tolist()
+            new = decoder.decode([encoded[i] for i in idx], max_new_tokens=max_new_tokens,
+                                 shape=shape)
             for row, i in enumerate(idx):
                 answers[i] = student.decode_answer(new[row])
     finally:
         model.train(was_training)
     return answers
+
+
+def greedy_decoder(student: Student) -> GreedyDecoder:
+    """The student's decoder (kept with it, so a compiled step is compiled once)."""
+    decoder = student._cache.get("greedy_decoder")
+    if decoder is None or decoder.model is not student.model:
+        decoder = GreedyDecoder(student.model, pad_id=student.pad_id, eos_id=student.eos_id,
+                                device=student.device, autocast=student.autocast)
+        student._cache["greedy_decoder"] = decoder
+    return decoder
 
 
 def eval_max_new_tokens(student: Student, items: list[Item]) -> int:

@@ -8,6 +8,8 @@ Each run writes ``metrics.jsonl`` (one line per round) and its checkpoints under
 directory. ``--compare`` runs every strategy with every seed (equal steps) and prints a table
 of final mean accuracy and weakest-skill accuracy, mean and spread over the seeds.
 ``--set STRATEGY.PARAM=VALUE`` (repeatable) sets one parameter of one strategy that runs.
+``--profile [STEPS]`` writes a torch profiler trace of STEPS training steps (default 5, after 2
+untraced) to ``profile/`` under the output directory (``workers/engine/torch_trace.py``).
 Exit status: 0 done, 1 a run failed, 2 bad spec or input (:data:`EXIT_CODES_HELP`); every
 error names the spec field or the command-line flag at fault.
 """
@@ -344,6 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--jobs", type=_at_least(1), default=1,
                         help="with --compare: runs at a time, in worker processes (default 1)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--profile", type=_at_least(1), nargs="?", const=5, default=0,
+                        metavar="STEPS",
+                        help="trace STEPS training steps (default 5) with the torch profiler "
+                             "into profile/ under --out")
     return parser
 
 
@@ -357,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spec = load_spec(args.spec)
         strategies = _strategies(args.compare)
+        if args.profile and strategies and args.jobs > 1:
+            raise OptionError("--profile", "does not combine with --jobs above 1 (the trace "
+                                           "is taken in this process)")
         if args.resume and strategies:
             raise OptionError("--resume", "does not combine with --compare (compared runs "
                                           "start afresh)")
@@ -387,6 +396,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, spec: RunSpec, strategies: list[str],
          sets: dict[str, dict]) -> int:
+    if not args.profile:
+        return _run_all(args, spec, strategies, sets)
+    from workers.engine import torch_trace
+
+    with torch_trace.tracing(args.out / "profile", steps=args.profile, report=print):
+        return _run_all(args, spec, strategies, sets)
+
+
+def _run_all(args: argparse.Namespace, spec: RunSpec, strategies: list[str],
+             sets: dict[str, dict]) -> int:
     if args.threads:
         import torch
 
