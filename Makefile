@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install migrate web worker gpu-worker beat clean
+.PHONY: demo demo-compare stop test lint install migrate web worker gpu-worker beat flower clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
@@ -21,8 +21,15 @@ migrate: install
 
 ## Start the product on the embedded default (web + a worker, demo data seeded).
 demo: migrate
-	$(PY) manage.py seed_demo --reset-password
 	./scripts/demo.sh
+
+## Queue the demo comparison (uniform vs stat_sel, 3 seeds) for the demo's worker.
+demo-compare: migrate
+	$(PY) manage.py demo_compare
+
+## Stop what `make demo` started.
+stop:
+	./scripts/stop.sh
 
 ## Run the whole test suite (PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL are set).
 test: install
@@ -44,6 +51,10 @@ gpu-worker: install
 beat: install
 	mkdir -p data
 	$(VENV)/bin/celery -A config beat --loglevel INFO -s data/celerybeat-schedule
+
+## The Celery monitor (queues, workers, tasks) on http://127.0.0.1:5555/.
+flower: install
+	$(VENV)/bin/celery -A config flower --address=127.0.0.1 --port=5555
 
 clean:
 	rm -rf $(VENV) data staticfiles .pytest_cache .ruff_cache

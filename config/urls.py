@@ -12,4 +12,7 @@ urlpatterns = [
     path("", include("apps.prompts.urls")),
     path("", include("apps.curricula.urls")),
     path("", include("apps.runs.urls")),
+    path("", include("apps.review.urls")),
+    path("", include("apps.compare.urls")),
+    path("", include("apps.sharing.urls")),
 ]

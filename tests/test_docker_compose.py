@@ -14,7 +14,7 @@ def _compose() -> dict:
 
 def test_compose_has_every_service():
     services = _compose()["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker", "gpu-worker", "beat"}
+    assert set(services) == {"postgres", "redis", "web", "worker", "gpu-worker", "beat", "flower"}
 
 
 def test_built_services_use_existing_dockerfiles():
@@ -65,3 +65,10 @@ def test_dockerfile_copies_exist():
 def test_web_image_has_no_torch():
     requirements = (ROOT / "docker" / "requirements-web.txt").read_text().lower()
     assert "torch" not in requirements and "transformers" not in requirements
+
+
+def test_the_web_container_checks_its_health_endpoint():
+    from django.urls import reverse
+
+    check = " ".join(_compose()["services"]["web"]["healthcheck"]["test"])
+    assert reverse("core:health") in check

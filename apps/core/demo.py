@@ -14,12 +14,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from apps.accounts.models import Membership, Role, Team
-from apps.curricula.models import Curriculum
-from apps.curricula.services import curriculum_create
 from apps.projects.models import Example, Project, Skill
 from apps.projects.services import example_bulk_create, project_create
-from apps.prompts.models import TeacherConfig, TeacherKind
-from apps.prompts.services import prompt_defaults_install, teacher_config_create
+from apps.projects.starter import project_starter_install
 from apps.runs.models import StudentSpec
 from apps.runs.services import student_spec_create
 from workers.engine.api import build_family
@@ -30,10 +27,6 @@ DEMO_PROJECT = "Multi-digit arithmetic"
 DEMO_SEED = 1234
 DEMO_TRAIN = 500
 DEMO_EVAL = 200
-DEMO_CURRICULA = (
-    ("uniform", "uniform", "Equal weight over the pool: the control arm."),
-    ("stat_sel", "stat_sel", "Skill-targeted selection from the Missing-Skill-Profile."),
-)
 
 
 @dataclass
@@ -103,13 +96,7 @@ def seed_demo(*, password: str | None = None, reset_password: bool = False) -> D
     skills = _skills(project, family)
     _examples(project, family, skills)
 
-    if not TeacherConfig.objects.filter(project=project, name="oracle").exists():
-        teacher_config_create(user=user, project=project, name="oracle", kind=TeacherKind.ORACLE)
-    prompt_defaults_install(user=user, project=project)
-    for name, strategy, description in DEMO_CURRICULA:
-        if not Curriculum.objects.filter(project=project, name=name).exists():
-            curriculum_create(user=user, project=project, name=name, strategy=strategy,
-                              description=description)
+    project_starter_install(user=user, project=project)  # a demo seeded by an older version
     if not StudentSpec.objects.filter(project=project, name="tiny").exists():
         student_spec_create(user=user, project=project, name="tiny", preset="tiny", max_length=32)
     return DemoResult(project=project, user_created=user_created, password=new_password)

@@ -1,11 +1,14 @@
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import has_role
 from apps.accounts.selectors import team_list_for_user
+from apps.core.health import web_health, worker_health
 from apps.curricula.selectors import curriculum_list_for_project
 from apps.projects.selectors import (
     example_counts,
@@ -56,3 +59,19 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "recent_runs": RECENT_RUNS,
     }
     return render(request, "core/project_detail.html", context)
+
+
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    """The web process: database and broker (200 when both answer, else 503)."""
+    report = web_health()
+    return JsonResponse(report, status=200 if report["ok"] else 503)
+
+
+@never_cache
+@require_GET
+def health_workers(request: HttpRequest) -> JsonResponse:
+    """The workers that answer a ping (200 when at least one does, else 503)."""
+    report = worker_health(show_names=request.user.is_staff)
+    return JsonResponse(report, status=200 if report["ok"] else 503)

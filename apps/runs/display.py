@@ -33,26 +33,67 @@ def format_duration(seconds: float | None) -> str:
     return f"{s // 3600}h {s % 3600 // 60:02d}m"
 
 
+DEFAULT_TRAIN_SHARE = 0.8  # of a training round's time, until one round is measured
+# Where each phase of a round starts, as a share of the round's non-training time: phases
+# before training (plan, synthesize, signals) start the round; those after it share the
+# rest in their order (the evaluation takes most of it, then diagnosing the failures, then
+# writing the checkpoint).
+_AFTER_TRAINING = {"evaluate": 0.05, "diagnose": 0.8, "checkpoint": 0.95}
+
+
+def train_share_measured(rounds: Sequence[Mapping[str, Any]]) -> float | None:
+    """The share of a training round's time spent training, over the finished training
+    rounds (``seconds``, ``train_seconds``); None before one is measured."""
+    pairs = [(r["train_seconds"], r["seconds"]) for r in rounds
+             if r.get("train_seconds") is not None and r.get("seconds")]
+    if not pairs:
+        return None
+    return min(max(sum(t for t, _ in pairs) / sum(s for _, s in pairs), 0.0), 1.0)
+
+
+def round_fraction(event: Mapping[str, Any] | None, *, current: int,
+                   train_share: float) -> float:
+    """How far the round in flight is, from its latest progress event: training counts
+    ``train_share`` of a training round (by steps), the evaluation after it the rest; round
+    0 is an evaluation only. Never decreases within a round: phases only move forward, and
+    ``train_share`` is measured on finished rounds only. Below 1: the round is done when its
+    record is."""
+    if not event or event.get("round") != current:
+        return 0.0
+    phase = (event.get("message") or "").split(":", 1)[0].strip()
+    share = 0.0 if current == 0 else train_share
+    if phase == "train":
+        total = event.get("total_steps") or 0
+        done = min(max((event.get("step") or 0) / total, 0.0), 1.0) if total else 0.0
+        return min(share * done, 0.999)
+    if phase in _AFTER_TRAINING:
+        return min(share + (1.0 - share) * _AFTER_TRAINING[phase], 0.999)
+    return 0.0  # plan, synthesize, signals, review: before training
+
+
 def progress_summary(
     *, status: str, total_rounds: int, finished_rounds: int, round_seconds: Sequence[float],
-    event: Mapping[str, Any] | None,
+    event: Mapping[str, Any] | None, train_share: float | None = None,
 ) -> dict:
     """The run's progress for the progress bar.
 
     ``total_rounds`` training rounds follow the initial evaluation (round 0), so a run has
     ``total_rounds + 1`` rounds in all; ``finished_rounds`` of them are recorded.
     ``round_seconds`` are the durations of the finished training rounds, ``event`` the
-    latest progress event (round, step, total_steps, loss, tokens_per_s, eta_s, message).
-    The ETA is the mean training round's duration times the rounds left; before any
-    training round has finished, it is the trainer's own estimate for the current round.
+    latest progress event (round, step, total_steps, loss, tokens_per_s, eta_s, message:
+    "phase" or "phase: detail"), ``train_share`` the measured share of a training round
+    spent training (:func:`train_share_measured`). The percentage never goes back while a
+    run goes on (:func:`round_fraction`). The ETA is the mean training round's measured
+    duration times the rounds left; before any training round has finished, it is the
+    trainer's own estimate for the current round.
     """
     all_rounds = total_rounds + 1
+    share = DEFAULT_TRAIN_SHARE if train_share is None else train_share
     within = 0.0
     current = None
     if status not in TERMINAL and finished_rounds < all_rounds:
         current = finished_rounds  # the index of the round in flight
-        if event and event.get("round") == current and event.get("total_steps"):
-            within = min(max((event.get("step") or 0) / event["total_steps"], 0.0), 0.999)
+        within = round_fraction(event, current=current, train_share=share)
     fraction = 1.0 if status == "succeeded" else min((finished_rounds + within) / all_rounds, 1.0)
     eta_s = None
     if current is not None and status in ("running", "queued"):

@@ -62,3 +62,26 @@ def run_launch_for_student_settings(
                                       model_dir=model_dir, max_length=max_length)
     return run_launch(user=user, project=project, student=student,
                       teacher_config=teacher_config, curriculum=curriculum, **options)
+
+
+def launch_missing(*, project: Project, n_teachers: int, n_curricula: int) -> list[dict]:
+    """What the project still lacks before a run can launch, each with the page that adds
+    it: ``[{"what", "url", "action"}]`` (empty when the launch form can be used)."""
+    from django.urls import reverse
+
+    from apps.projects.models import Example
+
+    missing = []
+    if not n_teachers:
+        teachers = reverse("prompts:teacher-list", args=[project.pk])
+        missing.append({"what": "a teacher", "action": "Add a teacher",
+                        "url": f"{teachers}#teacher-form"})
+    if not n_curricula:
+        missing.append({"what": "a curriculum", "action": "Add a curriculum",
+                        "url": reverse("curricula:curriculum-new", args=[project.pk])})
+    if project.task_family == "jsonl" and not Example.objects.filter(
+        project=project, split=Example.Split.TRAIN, added_at__isnull=False,
+    ).exists():
+        missing.append({"what": "training examples", "action": "Import examples",
+                        "url": reverse("projects:example-import", args=[project.pk])})
+    return missing

@@ -36,6 +36,9 @@ class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     PAUSED = "paused", "Paused"
+    # Stopped between rounds until people decide the run's pending synthesized items
+    # (review required); it goes back to queued by itself when the last one is decided.
+    WAITING = "waiting", "Waiting for review"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
@@ -100,7 +103,8 @@ class Run(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED)
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED,
+                               RunStatus.WAITING)
 
 
 class Round(models.Model):

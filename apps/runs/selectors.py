@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import F, FloatField, OuterRef, QuerySet, Subquery
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models.fields.json import KT, KeyTextTransform
 from django.db.models.functions import Cast
 from django.shortcuts import get_object_or_404
 
 from apps.projects.models import Example, Project
-from apps.projects.selectors import example_item
+from apps.projects.selectors import example_items
 from apps.runs.model_paths import model_dir_for_worker
 from apps.runs.models import (
     LevelStat,
@@ -17,6 +17,7 @@ from apps.runs.models import (
     SkillStat,
     StudentSpec,
 )
+from apps.runs.pool import dataset_examples
 from workers.engine.api import Item, RunSpec
 
 
@@ -90,17 +91,27 @@ def run_count_for_project(*, project: Project) -> int:
     return Run.objects.filter(project=project).count()
 
 
+# The counts of ``metrics["synth_trained"]`` (synthesized items a round trained on).
+SYNTH_TRAINED_KEYS = ("items", "unreviewed", "approved", "edited")
+
+
 def round_list_light(*, run: Run) -> list[dict]:
-    """The run's rounds, oldest first, as ``{id, index, accuracy, seconds, overlap,
-    overlap_removed}``: only the numbers the charts, the ETA and the train/eval overlap line
+    """The run's rounds, oldest first, as ``{id, index, accuracy, seconds, train_seconds, overlap,
+    overlap_removed, synth_items, synth_unreviewed, synth_approved, synth_edited}``: only
+    the numbers the charts, the ETA and the train/eval overlap line
     need are read out of the metrics, in the database (None where a round lacks one)."""
     def metric(key: str):
         return Cast(KeyTextTransform(key, "metrics"), FloatField())
 
+    def trained(key: str):  # the round's count of synthesized items trained on
+        return Cast(KT(f"metrics__synth_trained__{key}"), FloatField())
+
     return list(
         Round.objects.filter(run=run).order_by("index")
         .values("id", "index", accuracy=metric("accuracy"), seconds=metric("seconds"),
-                overlap=metric("overlap"), overlap_removed=metric("overlap_removed"))
+                train_seconds=metric("train_seconds"),
+                overlap=metric("overlap"), overlap_removed=metric("overlap_removed"),
+                **{f"synth_{key}": trained(key) for key in SYNTH_TRAINED_KEYS})
     )
 
 
@@ -207,22 +218,20 @@ def run_spec_for_worker(*, run: Run) -> RunSpec:
 
 
 def run_items(*, run: Run) -> tuple[list[Item] | None, list[Item] | None]:
-    """(pool, eval items) from the project's examples; None where the project has none
-    (the engine then draws from the task family's sampler).
+    """(pool, eval items) from the project's dataset as it was when the run was launched
+    (:mod:`apps.runs.pool`); None where it has none (the engine then draws from the task
+    family's sampler).
 
-    The pool is the approved train split as it was when the run was launched, without the
-    run's own synthesized items (the engine carries those in its checkpoints), so a resumed
-    run draws from the same pool as an uninterrupted one.
+    Synthesized items are not in it unless a person added them before the launch: the
+    run's own ones travel in its checkpoints, and reach its training as people decided
+    them (``apps.runs.review_wait``).
     """
     def items(qs) -> list[Item] | None:
-        return [example_item(e) for e in qs.order_by("pk").prefetch_related("skills")] or None
+        return example_items(qs) or None
 
-    approved = Example.objects.filter(
-        project_id=run.project_id, review_status=Example.ReviewStatus.APPROVED,
-        created_at__lte=run.created_at,
-    ).exclude(round__run=run)
-    pool = items(approved.filter(split=Example.Split.TRAIN))
-    eval_items = items(approved.filter(split__in=[Example.Split.EVAL, Example.Split.HELD_OUT]))
+    dataset = dataset_examples(project_id=run.project_id, at=run.created_at)
+    pool = items(dataset.filter(split=Example.Split.TRAIN))
+    eval_items = items(dataset.filter(split__in=[Example.Split.EVAL, Example.Split.HELD_OUT]))
     return pool, eval_items
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -15,6 +16,7 @@ from apps.curricula.selectors import curriculum_list_for_project
 from apps.projects.selectors import project_get_for_user
 from apps.prompts.selectors import prompt_versions_current, teacher_config_list_for_project
 from apps.runs import charts
+from apps.runs.dashboard import run_dashboard_context
 from apps.runs.display import (
     log_text,
     progress_summary,
@@ -22,10 +24,12 @@ from apps.runs.display import (
     skill_rows,
     split_overlap,
     state_tables,
+    train_share_measured,
 )
 from apps.runs.forms import RunLaunchForm
-from apps.runs.launch import run_launch_for_student_settings
+from apps.runs.launch import launch_missing, run_launch_for_student_settings
 from apps.runs.models import Run, RunStatus
+from apps.runs.review_wait import run_review_summary
 from apps.runs.selectors import (
     level_rows_for_run,
     round_get,
@@ -44,7 +48,7 @@ from apps.runs.states import CONTROLS, run_controls
 LOG_TAIL = 50
 RUNS_PER_PAGE = 100
 MAX_PAGE = 1_000_000  # a bound on ?page= that keeps the offset a number the database holds
-ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED)
+ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.WAITING)
 # The services of the controls in ``CONTROLS`` (delete answers differently: see run_action).
 ACTIONS = {"cancel": run_cancel, "pause": run_pause, "resume": run_resume, "retry": run_retry}
 
@@ -68,6 +72,7 @@ def run_list(request: HttpRequest, pk: int) -> HttpResponse:
         "pages": max(1, -(-n_runs // RUNS_PER_PAGE)),
         "any_active": any(r["status"] in ACTIVE for r in runs),
         "can_edit": has_role(request.user, project.team, Role.EDITOR),
+        "flower_url": settings.STUDIO_FLOWER_URL if request.user.is_staff else "",
     }
     template = "runs/run_list.html#table" if request.htmx else "runs/run_list.html"
     return render(request, template, context)
@@ -77,11 +82,10 @@ def run_list(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def run_new(request: HttpRequest, pk: int) -> HttpResponse:
     project = project_get_for_user(user=request.user, pk=pk)
-    form = RunLaunchForm(
-        request.POST or None, project=project,
-        teachers=teacher_config_list_for_project(project=project),
-        curricula=curriculum_list_for_project(project=project),
-    )
+    teachers = teacher_config_list_for_project(project=project)
+    curricula = curriculum_list_for_project(project=project)
+    form = RunLaunchForm(request.POST or None, project=project, teachers=teachers,
+                         curricula=curricula)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -104,6 +108,8 @@ def run_new(request: HttpRequest, pk: int) -> HttpResponse:
         "prompt_versions": sorted(prompt_versions_current(project=project).values(),
                                   key=lambda v: v.prompt.role),
         "can_edit": has_role(request.user, project.team, Role.EDITOR),
+        "missing": launch_missing(project=project, n_teachers=len(teachers),
+                                  n_curricula=len(curricula)),
     }
     return render(request, "runs/run_new.html", context, status=400 if form.errors else 200)
 
@@ -148,10 +154,11 @@ def _live_context(request: HttpRequest, run: Run) -> dict:
         if latest else []
     level_rows = level_rows_for_run(run=run)
     event = run_progress_latest(run=run)
-    round_seconds = [r["seconds"] for r in rounds if r["index"] > 0 and r["seconds"] is not None]
+    trained = [r for r in rounds if r["index"] > 0 and r["seconds"] is not None]
     progress = progress_summary(
         status=run.status, total_rounds=run.rounds, finished_rounds=len(rounds),
-        round_seconds=round_seconds,
+        round_seconds=[r["seconds"] for r in trained],
+        train_share=train_share_measured(trained),
         event=None if event is None else {
             "round": event.round, "step": event.step, "total_steps": event.total_steps,
             "loss": event.loss, "tokens_per_s": event.tokens_per_s, "eta_s": event.eta_s,
@@ -185,6 +192,8 @@ def _live_context(request: HttpRequest, run: Run) -> dict:
         "controls": _controls(run, can_edit),
         "can_edit": can_edit,
         "polling": run.is_active,
+        "review": run_review_summary(run=run, rounds=rounds),
+        "project": run.project,
     }
 
 
@@ -194,6 +203,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = run_get_for_user(user=request.user, pk=pk)
     context = _live_context(request, run)
     context["project"] = run.project
+    context.update(run_dashboard_context(run=run))
     return render(request, "runs/run_detail.html", context)
 
 

@@ -50,10 +50,18 @@ INSTALLED_APPS = [
     "apps.prompts",
     "apps.curricula",
     "apps.runs",
+    "apps.compare",
+    "apps.review",
+    "apps.sharing",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files with far-future cache headers (hashed names) and gzip/brotli copies made
+    # by collectstatic; pages gzipped (Django's BREACH mitigation). docs/benchmarks.md,
+    # "Run dashboard and page weight".
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.gzip.GZipMiddleware",
     # CSP, nosniff, referrer policy, frame denial (docs/security.md, "Web")
     "apps.common.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -113,6 +121,16 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Production (prod.py, and collectstatic in docker/web.Dockerfile) stores static files under
+# content-hashed names with compressed copies, which WhiteNoise serves as immutable.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": env_str(
+        "DJANGO_STATICFILES_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage")},
+}
+# With DEBUG, WhiteNoise serves straight from static/ (no collectstatic needed); tests need
+# neither (the live server serves static files itself) nor pay for the finders' scan.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 
 # Uploads (JSONL datasets) are refused above this size, with a clear error.
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
@@ -187,6 +205,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A broker that goes away (Redis restarted) does not stop the run in progress: the worker
 # reconnects, the task goes on and its results are in the database, not in the broker.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+
+# Flower, the Celery monitor (`make flower`), linked from the run list for staff.
+STUDIO_FLOWER_URL = env_str("STUDIO_FLOWER_URL", "http://127.0.0.1:5555/")
 
 # Run lifecycle (workers/tasks/runs.py). A GPU worker beats every STUDIO_RUN_HEARTBEAT_S and
 # reads pause/cancel requests at the same time; the sweep (beat, every

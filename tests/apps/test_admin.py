@@ -8,13 +8,17 @@ from django.contrib.auth.models import Permission
 from django.forms.models import InlineForeignKeyField
 from django.urls import reverse
 
-from apps.accounts.models import ApiToken, Membership, Team
+from apps.accounts.models import ApiToken, Membership, MembershipChange, Team
+from apps.compare.models import Comparison
 from apps.projects.models import ExampleSkill, Project
 from apps.prompts.models import TeacherConfig
+from apps.review.models import ReviewDecision
+from apps.runs.models import EvalFailure
+from apps.sharing.models import ShareLink
 from tests import factories as f
 from tests.factories import UserFactory
 
-APPS = ("accounts", "projects", "prompts", "curricula", "runs")
+APPS = ("accounts", "projects", "prompts", "curricula", "runs", "compare", "review", "sharing")
 
 
 def _make(model, project):
@@ -35,6 +39,12 @@ def _make(model, project):
         if name == "Round":
             return f.RoundFactory(run=run)
         return getattr(f, f"{name}Factory")(round=f.RoundFactory(run=run))
+    if name == "EvalFailure":
+        rnd = f.RoundFactory(run=f.RunFactory(project=project))
+        return EvalFailure.objects.create(run=rnd.run, round=rnd, item_id="x", prompt="1+1=",
+                                          answer="2", prediction="3", level=1)
+    if name == "Comparison":
+        return Comparison.objects.create(project=project, name="cmp", run_ids=[])
     if name == "TeacherPromptVersion":
         return f.TeacherPromptVersionFactory(prompt=f.TeacherPromptFactory(project=project))
     return getattr(f, f"{name}Factory")(project=project)
@@ -55,6 +65,13 @@ SCOPED = sorted(
 # Models of no team, deliberately without an admin page: personal API tokens belong to one
 # person and are listed and revoked on that person's tokens page (/accounts/tokens/) only.
 PERSONAL = {ApiToken}
+# The record of a team's member changes is written only by the member services and shown on
+# the team page (/accounts/teams/<id>/members/); an admin page would let it be edited.
+PERSONAL |= {MembershipChange}
+# Review decisions are the audit trail of the review queue (undo and agreement figures read
+# them), written only by the review services; share links are created and revoked on the
+# team's share list (/shares/team/<id>/), where their expiry and revocation are checked.
+PERSONAL |= {ReviewDecision, ShareLink}
 
 
 def test_every_model_of_the_apps_has_an_admin():

@@ -62,18 +62,20 @@ def test_configure_launch_and_watch_a_run(page, live_server, browser_worker, new
     project_url = page.url
     shot(page, "03-project")
 
-    # 3. The oracle teacher.
+    # 3. A new project comes with the oracle teacher; add a second one in the form.
     page.get_by_role("link", name="Teachers", exact=True).click()
+    expect(page.locator("main table").first).to_contain_text("oracle")
     form = page.locator("#teacher-form")
-    form.get_by_label("Name").fill("oracle")
+    form.get_by_label("Name").fill("second oracle")
     form.locator("input[value=oracle]").check()
     form.locator("button[value=save]").click()
-    expect(page.locator("main table").first).to_contain_text("oracle")
+    expect(page.locator("main table").first).to_contain_text("second oracle")
 
-    # 4. Teacher prompts: install the defaults, edit one as a new version, preview it.
+    # 4. Teacher prompts (the defaults come with the project): edit one as a new version,
+    #    preview it.
     page.goto(project_url)
     page.get_by_role("link", name="Teacher prompts").click()
-    page.get_by_role("button", name="Install the built-in defaults").click()
+    expect(page.get_by_role("button", name="Install the built-in defaults")).to_have_count(0)
     page.locator("#role-solve a").first.click()
     editor = page.locator("#id_template")
     editor.fill(editor.input_value() + "\nShow every carry and borrow.")

@@ -17,7 +17,7 @@ from workers.engine.loop import run_loop
 def last_checkpoint(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     # enough steps that the answers differ from prompt to prompt
-    spec = tiny_run_spec(rounds=1, train={"steps_per_round": 60, "lr": 0.01})
+    spec = tiny_run_spec(rounds=1, train={"steps_per_round": 200, "lr": 0.003})
     return Path(run_loop(spec, artifacts_dir=out).final.checkpoint_dir)
 
 

@@ -223,3 +223,41 @@ def test_bad_pool_options_name_their_field(tmp_path, pool_options, field):
 def test_pool_options_must_be_a_mapping():
     with pytest.raises(SpecError, match="spec.task.pool_options"):
         tiny_run_spec(task={"pool_options": ["skill_weights"]})
+
+
+def test_the_launch_eval_size_caps_the_eval_items_the_data_sets_aside(tmp_path):
+    """A project's eval split of 30 and a launch asking for 8: 8 items are evaluated (and
+    logged), the same 8 for the same seed, in the split's order."""
+    from tests.engine.student_helpers import add_items
+    from workers.engine.assemble import eval_subset
+
+    evals = add_items(30, seed=2)
+    spec = tiny_run_spec(rounds=1, task={"eval_size": 8})
+    chosen = eval_subset(spec, evals)
+    assert len(chosen) == 8 and chosen == eval_subset(spec, evals)
+    assert [evals.index(it) for it in chosen] == sorted(evals.index(it) for it in chosen)
+    assert eval_subset(tiny_run_spec(task={"eval_size": 50}), evals) == evals
+    messages = []
+
+    class Hooks(RunHooks):
+        def on_progress(self, event):
+            if event.phase == "evaluate":
+                messages.append(event.message)
+
+    summary = run_loop(spec, artifacts_dir=tmp_path, pool=add_items(40, seed=1),
+                       eval_items=evals, hooks=Hooks())
+    assert sum(lv.evaluated for lv in summary.rounds[1].levels) == 8
+    assert set(messages) == {"8 items"}
+
+
+def test_a_round_records_the_curriculum_state_it_sampled_with(tmp_path):
+    """The run page's state table and its sampling column agree: the state of round r is
+    the one round r planned with (for sec: the probabilities its levels were drawn by)."""
+    spec = tiny_run_spec(rounds=3, curriculum={"strategy": "sec", "params": {"tau": 0.05}})
+    summary = run_loop(spec, artifacts_dir=tmp_path)
+    for record in summary.rounds[1:]:
+        state = record.curriculum_state["probabilities"]
+        assert {int(k): v for k, v in state.items()} == pytest.approx(
+            record.level_probabilities)
+    assert summary.rounds[1].curriculum_state["updates"] == 0  # round 1: before any update
+    assert summary.rounds[3].curriculum_state["updates"] == 2

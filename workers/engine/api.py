@@ -34,9 +34,10 @@ from workers.engine.errors import (
     SkillError,
     SpecError,
     TeacherError,
+    WaitForReview,
 )
 from workers.engine.profile import LevelStat, SkillStat
-from workers.engine.records import ProgressEvent, RoundRecord, RunHooks, RunSummary
+from workers.engine.records import ProgressEvent, ReviewState, RoundRecord, RunHooks, RunSummary
 from workers.engine.spec import RunSpec, TeacherSpec
 from workers.engine.splits import normalize_prompt, overlap, problem_key
 from workers.engine.tasks.base import Item, SkillInfo, TaskFamily
@@ -75,8 +76,8 @@ __all__ = [
     "EngineError", "ItemError", "ModelLoadError", "RunCancelled", "RunSpec", "SkillError",
     "SpecError", "TeacherError", "TeacherSpec",
     # run entry points and what they report
-    "LevelStat", "ProgressEvent", "RoundRecord", "RunHooks", "RunSummary", "SkillStat",
-    "run_loop",
+    "LevelStat", "ProgressEvent", "ReviewState", "RoundRecord", "RunHooks", "RunSummary",
+    "SkillStat", "WaitForReview", "run_loop",
 ]
 
 

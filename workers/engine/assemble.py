@@ -87,6 +87,17 @@ def draw_eval(spec: RunSpec, family: TaskFamily) -> list[Item]:
         raise SpecError("spec.task.eval_size", str(exc)[len(exc.field) + 2:]) from exc
 
 
+def eval_subset(spec: RunSpec, items: list[Item]) -> list[Item]:
+    """At most ``spec.task.eval_size`` of the eval items the data sets aside (a project's
+    eval split, a JSONL file's rows): a seeded draw that keeps their order, so a resumed
+    run evaluates the same items. Fewer items than asked are all used."""
+    if len(items) <= spec.task.eval_size:
+        return list(items)
+    keep = set(round_rng(spec.seed, 0, "eval subset").sample(range(len(items)),
+                                                             spec.task.eval_size))
+    return [it for i, it in enumerate(items) if i in keep]
+
+
 def seed_pool(spec: RunSpec, family: TaskFamily, levels: list[int],
               pool: list[Item] | None, *, guard: SplitGuard | None = None) -> list[Item]:
     """``pool`` (the web's) or one drawn at the training ``levels``, less held-out items.

@@ -25,13 +25,14 @@ from workers.engine import checkpoint as ckpt
 from workers.engine.assemble import (
     build_strategy,
     draw_eval,
+    eval_subset,
     pool_family,
     seed_pool,
     train_levels,
 )
 from workers.engine.curriculum.base import ArmSignal, DataPlan, Observation, Strategy
 from workers.engine.curriculum.observe import observe
-from workers.engine.errors import EngineError, RunCancelled, SpecError
+from workers.engine.errors import EngineError, RunCancelled, SpecError, WaitForReview
 from workers.engine.evaluate import EvalReport, eval_max_new_tokens, evaluate, evaluate_items
 from workers.engine.materialize import Materializer
 from workers.engine.profile import Verdict
@@ -85,7 +86,7 @@ class _Run:
             eval_items = self.family.eval_items()
         if eval_items is None:
             eval_items = draw_eval(spec, self.family)
-        self.eval_items = list(eval_items)
+        self.eval_items = eval_subset(spec, list(eval_items))
         # Eval and held-out problems: the pool is drawn around them (a pool handed in loses
         # any row that repeats one, counted in ``overlap_removed``), synthesis never repeats
         # them, and every round counts what still overlaps (``metrics["overlap"]``, 0).
@@ -251,7 +252,8 @@ class _Run:
         record = build_record(0, report, start, skills=self.skills, teacher=self.teacher,
                               curriculum_state=self.strategy.state(), plan={"entries": []},
                               probabilities={}, scores={}, samples={}, train_result=None,
-                              synthesized=[], notes=[], extra=self.split_metrics([], []))
+                              synthesized=[], notes=[], extra=self.split_metrics([], []),
+                              items=self.by_id)
         self.finish_round(0, record)
 
     def split_metrics(self, train: list[Item], synthesized: list[Item]) -> dict:
@@ -269,15 +271,38 @@ class _Run:
             out["items_skipped"] = skipped
         return out
 
+    def apply_review(self, round_: int) -> tuple[list[str], dict | None]:
+        """What people decided about the run's synthesized items, before round ``round_``
+        plans (``hooks.review``): (notes, the counts for the round's metrics). Raises
+        WaitForReview when the hooks say the round must wait for them."""
+        if not self.synthesized:
+            return [], None
+        state = self.hooks.review(round_)
+        if state is None:
+            return [], None
+        if state.wait and state.pending:
+            raise WaitForReview(round_, state.pending)
+        notes = self.data.apply_review(state, self.synthesized, fits=self.student_fits)
+        counts = {"pending": state.pending, "approved": len(state.approved),
+                  "edited": sum(it.meta.get("decision") == "edited" for it in state.approved),
+                  "rejected": len(state.rejected)}
+        return notes, counts
+
     def run_round(self, round_: int) -> None:
+        self.check_stop("review")
+        review_notes, review = self.apply_review(round_)
         start = RoundStart.take(self.teacher)
         self.event(round_, "plan")
+        # The round's record shows the state the strategy planned with (its probabilities
+        # and scores are the ones sampled from), not the state after this round's update.
         probabilities = self.strategy.level_probabilities()
         scores = self.strategy.level_scores()
+        state_used = self.strategy.state()
         plan = self.strategy.plan(self.observation(round_))
         if any(e.source == "synth" for e in plan.entries):
             self.event(round_, "synthesize")
         train, synthesized, notes = self.materialize(round_, plan)
+        notes = [*review_notes, *notes]
         self.synthesized.extend(synthesized)
         if not train:
             raise EngineError(f"round {round_}: the plan yields no training items")
@@ -289,12 +314,15 @@ class _Run:
         self.last_verdicts = list(report.verdicts)
         samples = Counter(it.level for it in train)
         record = build_record(round_, report, start, skills=self.skills, teacher=self.teacher,
-                              curriculum_state=self.strategy.state(), plan=plan.to_dict(),
+                              curriculum_state=state_used, plan=plan.to_dict(),
                               probabilities=probabilities, scores=scores,
                               samples=dict(sorted(samples.items())), train_result=result,
                               synthesized=synthesized, notes=notes,
                               synthesis=self.data.synthesis,
-                              extra=self.split_metrics(train, synthesized))
+                              extra={**self.split_metrics(train, synthesized),
+                                     "synth_trained": self.data.synth_trained,
+                                     "review": review},
+                              items=self.by_id)
         self.finish_round(round_, record)
 
     def resume(self, round_: int) -> None:
@@ -308,8 +336,7 @@ class _Run:
         self.synthesized = [Item.from_dict(d) for d in state["synthesized"]]
         self.data.guard.record(self.synthesized)  # never synthesized again, pending or not
         self.data.load_state(state.get("materializer", {}))
-        if not self.spec.synth_requires_review:
-            self.data.add_to_pool(self.synthesized)
+        self.data.adopt(self.synthesized)
         self.last_verdicts = [Verdict(**{**v, "skills": tuple(v["skills"]),
                                          "missing_skills": tuple(v["missing_skills"])})
                               for v in state["verdicts"]]

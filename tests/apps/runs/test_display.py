@@ -1,3 +1,5 @@
+import pytest
+
 from apps.runs.display import format_cell, format_duration, progress_summary, state_tables
 
 
@@ -28,11 +30,11 @@ def test_progress_within_the_current_round_and_mean_round_eta():
              "eta_s": 30.0, "message": "train"}
     p = _summary(finished_rounds=2, round_seconds=[20.0, 40.0], event=event)
     assert p["current_round"] == 2
-    assert p["percent"] == round(100 * 2.25 / 5, 1)
+    assert p["percent"] == round(100 * (2 + 0.8 * 0.25) / 5, 1)  # training: 80% of a round
     assert p["step"] == 10 and p["total_steps"] == 40 and p["phase"] == "train"
     assert p["loss"] == 1.25
-    assert p["eta_s"] == 30.0 * (5 - 2 - 0.25)  # mean round 30 s times rounds left
-    assert p["eta"] == "1m 22s"
+    assert p["eta_s"] == pytest.approx(30.0 * (5 - 2 - 0.2))  # mean round 30 s times rounds left
+    assert p["eta"] == "1m 24s"
 
 
 def test_progress_uses_the_trainer_eta_before_any_training_round_finished():
@@ -102,3 +104,58 @@ def test_format_cell():
     assert format_cell(0.123456) == {"text": "0.1235", "numeric": True}
     assert format_cell(2.0)["text"] == "2"
     assert format_cell("add") == {"text": "add", "numeric": False}
+
+
+def test_the_evaluation_after_training_moves_the_bar_forward_never_back():
+    train_end = {"round": 2, "step": 40, "total_steps": 40, "message": "train"}
+    evaluating = {"round": 2, "step": 0, "total_steps": 0, "message": "evaluate: 200 items"}
+    diagnosing = {"round": 2, "step": 0, "total_steps": 0, "message": "diagnose"}
+    shares = [_summary(finished_rounds=2, event=e, train_share=0.6)["percent"]
+              for e in (train_end, evaluating, diagnosing)]
+    assert shares == sorted(shares) and shares[0] == round(100 * 2.6 / 5, 1)
+    assert _summary(finished_rounds=3, train_share=0.6)["percent"] > shares[-1]
+
+
+def test_train_share_is_measured_on_finished_training_rounds():
+    from apps.runs.display import train_share_measured
+
+    assert train_share_measured([]) is None
+    assert train_share_measured([{"seconds": 10.0, "train_seconds": 6.0},
+                                 {"seconds": 30.0, "train_seconds": 26.0}]) == 0.8
+    assert train_share_measured([{"seconds": 10.0, "train_seconds": None}]) is None
+
+
+def test_progress_over_a_recorded_run_never_goes_back(tmp_path):
+    """A real (tiny) run's progress events and round records, replayed in their order into
+    what the run page shows: the percentage only grows, and ends at 100."""
+    from apps.runs.display import train_share_measured
+    from tests.engine.student_helpers import tiny_run_spec
+    from workers.engine.loop import run_loop
+    from workers.engine.records import RunHooks
+
+    timeline = []
+
+    class Hooks(RunHooks):
+        def on_progress(self, event):
+            message = event.phase if not event.message else f"{event.phase}: {event.message}"
+            timeline.append(("event", {"round": event.round, "step": event.step,
+                                       "total_steps": event.total_steps, "message": message}))
+
+        def on_round(self, record):
+            timeline.append(("round", {"index": record.round, **record.metrics}))
+
+    run_loop(tiny_run_spec(rounds=3), artifacts_dir=tmp_path, hooks=Hooks())
+    rounds, event, percents = [], None, []
+    for kind, data in timeline:
+        if kind == "round":
+            rounds.append(data)
+        else:
+            event = data
+        trained = [r for r in rounds if r["index"] > 0]
+        percents.append(_summary(
+            total_rounds=3, finished_rounds=len(rounds), event=event,
+            round_seconds=[r["seconds"] for r in trained],
+            train_share=train_share_measured(trained),
+            status="running" if len(rounds) < 4 else "succeeded")["percent"])
+    assert percents == sorted(percents), list(zip(percents, timeline, strict=True))
+    assert percents[-1] == 100.0 and len(set(percents)) > 8
