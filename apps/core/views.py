@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 from apps.accounts.models import Role
 from apps.accounts.permissions import has_role
 from apps.accounts.selectors import team_list_for_user
+from apps.common.ratelimit import RateLimit, client_ip, rate_limited
 from apps.core.health import web_health, worker_health
 from apps.curricula.selectors import curriculum_list_for_project
 from apps.projects.selectors import (
@@ -69,8 +70,14 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse(report, status=200 if report["ok"] else 503)
 
 
+# A worker ping is a broadcast over the broker that waits up to a second: not for anyone to
+# send in a loop.
+WORKER_PINGS = RateLimit("health-workers", 30, 60, what="worker health checks from your address")
+
+
 @never_cache
 @require_GET
+@rate_limited(WORKER_PINGS, key=lambda request: f"ip:{client_ip(request)}")
 def health_workers(request: HttpRequest) -> JsonResponse:
     """The workers that answer a ping (200 when at least one does, else 503)."""
     report = worker_health(show_names=request.user.is_staff)

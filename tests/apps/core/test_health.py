@@ -69,3 +69,10 @@ def test_worker_health_is_503_when_no_worker_answers(client, monkeypatch):
     _fake_workers(monkeypatch, None, None)
     response = client.get(reverse("core:health-workers"))
     assert response.status_code == 503 and response.json()["workers"] == 0
+
+
+def test_worker_pings_are_rate_limited(client, monkeypatch, settings):
+    settings.STUDIO_RATE_LIMITS = {"health-workers": (2, 60)}
+    _fake_workers(monkeypatch, {"w@box": {"ok": "pong"}}, {"w@box": [{"name": "gpu"}]})
+    codes = [client.get(reverse("core:health-workers")).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
