@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.page_speed import (  # noqa: E402
     RUNS,
-    build,
+    big_project,
     measure,
     recreate_database,
     setup_django,
@@ -153,18 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.reuse:
         recreate_database(args.database)
     setup_django(args.database)
-    from django.contrib.auth import get_user_model
 
-    from apps.projects.models import Project
 
-    if args.reuse:
-        project = Project.objects.get(name="Big arithmetic")
-        user = get_user_model().objects.get(username="bench")
-    else:
-        started = time.perf_counter()
-        objs = build()
-        project, user = objs["project"], objs["user"]
-        print(f"built the project in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    project, user = big_project(reuse=args.reuse)
 
     from django.test import Client
 

@@ -67,6 +67,22 @@ def setup_django(url: str) -> None:
     call_command("migrate", verbosity=0)
 
 
+def big_project(*, reuse: bool) -> tuple:
+    """(project, user) of the big project: the one already in the database with ``reuse``,
+    else built now (the build time goes to stderr)."""
+    from django.contrib.auth import get_user_model
+
+    from apps.projects.models import Project
+
+    if reuse:
+        return (Project.objects.get(name="Big arithmetic"),
+                get_user_model().objects.get(username="bench"))
+    started = time.perf_counter()
+    objs = build()
+    print(f"built the project in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return objs["project"], objs["user"]
+
+
 def build(seed: int = 0) -> dict:
     """The big project; returns the objects whose pages are measured."""
     from django.contrib.auth import get_user_model

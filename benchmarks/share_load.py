@@ -17,12 +17,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.page_speed import build, measure, recreate_database, setup_django  # noqa: E402
+from benchmarks.page_speed import big_project, measure, recreate_database, setup_django  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/studio_bench_share"
 
@@ -72,21 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         recreate_database(args.database)
     setup_django(args.database)
     from django.conf import settings
-    from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from apps.projects.models import Project
 
     settings.STUDIO_RATE_LIMITS = {**getattr(settings, "STUDIO_RATE_LIMITS", {}),
                                    "share-view": (10**9, 60)}
-    if args.reuse:
-        project = Project.objects.get(name="Big arithmetic")
-        user = get_user_model().objects.get(username="bench")
-    else:
-        started = time.perf_counter()
-        objs = build()
-        project, user = objs["project"], objs["user"]
-        print(f"built the project in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    project, user = big_project(reuse=args.reuse)
 
     member, anonymous = Client(), Client()
     member.force_login(user)
