@@ -124,12 +124,17 @@ def _storage_problem(row: Row) -> tuple[str, str] | None:
     return None
 
 
-def _checked_rows(project: Project, path: Path, kind: str, fmt: str,
+def _taken_keys(project: Project) -> KeyLines:
+    """The keys the project's examples already have."""
+    return KeyLines(Example.objects.filter(project=project).exclude(key="")
+                    .values_list("key", flat=True).iterator(chunk_size=10_000))
+
+
+def _checked_rows(taken: KeyLines, path: Path, kind: str, fmt: str,
                   defaults: RowDefaults) -> Iterator[tuple[int, Row | None, RowProblem | None]]:
-    """The file's rows with storage problems and key conflicts (a key the project already
-    has, or one repeated in the file) reported as bad rows."""
-    taken = KeyLines(Example.objects.filter(project=project).exclude(key="")
-                     .values_list("key", flat=True).iterator(chunk_size=10_000))
+    """The file's rows with storage problems and key conflicts (a key of ``taken``, the
+    project's, or one repeated in the file) reported as bad rows. Reads no database: the
+    import copies rows while it reads them."""
     seen = KeyLines()
     with open(path, "rb") as fh:
         try:
@@ -160,7 +165,7 @@ def import_check(*, project: Project, token: str, kind: str = "jsonl", fmt: str 
     check = ImportCheck(size=path.stat().st_size)
     existing = set(Skill.objects.filter(project=project).values_list("name", flat=True))
     new: dict[str, None] = {}
-    for _line, row, problem in _checked_rows(project, path, kind, fmt, defaults):
+    for _line, row, problem in _checked_rows(_taken_keys(project), path, kind, fmt, defaults):
         if problem is not None:
             check.bad += 1
             if len(check.problems) < SHOWN_PROBLEMS:
@@ -253,21 +258,24 @@ def import_good_rows(*, user, project: Project, token: str, kind: str = "jsonl",
 
 # --- importing ------------------------------------------------------------------------------
 
-def examples_insert(*, project: Project, batch: list[Row], skills: dict[str, Skill]) -> None:
-    """One batch of good rows: the skills they name that the project lacks (added to
-    ``skills``), then the examples (imported items join the project's dataset) and their
-    skill links, with PostgreSQL's COPY (``apps/projects/copy_insert.py``)."""
-    missing = {n for row in batch for n in row["skills"] if n not in skills}
-    if missing:
-        Skill.objects.bulk_create([Skill(project=project, name=n) for n in sorted(missing)])
-        skills.update({s.name: s for s in Skill.objects.filter(project=project,
-                                                               name__in=missing)})
-    template = Example(project=project, origin=Example.Origin.IMPORTED,
-                       review_status=Example.ReviewStatus.APPROVED, added_at=timezone.now(),
-                       prompt="", answer="", level=0)
-    copy_insert.examples_insert(
-        template, [{**row, "split": row["split"] or Example.Split.TRAIN} for row in batch],
-        [[skills[name].pk for name in row["skills"]] for row in batch])
+def _skill_resolver(project: Project) -> Callable[[list[str]], dict[str, int]]:
+    """Names -> ids of the project's skills, creating those it lacks."""
+    skills = dict(Skill.objects.filter(project=project).values_list("name", "pk"))
+
+    def resolve(names: list[str]) -> dict[str, int]:
+        missing = sorted({n for n in names if n not in skills})
+        if missing:
+            Skill.objects.bulk_create([Skill(project=project, name=n) for n in missing])
+            skills.update(Skill.objects.filter(project=project, name__in=missing)
+                          .values_list("name", "pk"))
+        return {n: skills[n] for n in names}
+
+    return resolve
+
+
+def examples_insert(*, writer: copy_insert.ExampleWriter, batch: list[Row]) -> None:
+    """One batch of good rows (rows without a split go to train)."""
+    writer.write([{**row, "split": row["split"] or Example.Split.TRAIN} for row in batch])
 
 
 @transaction.atomic
@@ -280,26 +288,27 @@ def example_import(*, user, project: Project, token: str, kind: str = "jsonl",
     require_role(user, project.team, Role.EDITOR)
     defaults = _options(kind, fmt, default_skill, default_level)
     path = import_path(token)
-    skills = {s.name: s for s in Skill.objects.filter(project=project)}
     imported = skipped = 0
     batch: list[Row] = []
-
-    def flush() -> None:
-        examples_insert(project=project, batch=batch, skills=skills)
-        batch.clear()
-
-    for _line, row, problem in _checked_rows(project, path, kind, fmt, defaults):
-        if problem is not None:
-            skipped += 1
-            continue
-        batch.append(row)
-        imported += 1
-        if len(batch) >= BATCH:
-            flush()
-            if progress:
-                progress(imported, skipped)
-    if batch:
-        flush()
+    # imported items join the project's dataset
+    template = Example(project=project, origin=Example.Origin.IMPORTED,
+                       review_status=Example.ReviewStatus.APPROVED, added_at=timezone.now(),
+                       prompt="", answer="", level=0)
+    rows = _checked_rows(_taken_keys(project), path, kind, fmt, defaults)
+    with copy_insert.ExampleWriter(template, _skill_resolver(project)) as writer:
+        for _line, row, problem in rows:
+            if problem is not None:
+                skipped += 1
+                continue
+            batch.append(row)
+            imported += 1
+            if len(batch) >= BATCH:
+                examples_insert(writer=writer, batch=batch)
+                batch.clear()
+                if progress:
+                    progress(imported, skipped)
+        if batch:
+            examples_insert(writer=writer, batch=batch)
     if not imported:
         raise ValidationError({"file": "the file holds no good rows"})
     if progress:

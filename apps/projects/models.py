@@ -81,7 +81,9 @@ class Example(models.Model):
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="examples")
+    # Not indexed alone: the composite indexes below start with the project.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="examples",
+                                db_index=False)
     # The item id from its source (task family, JSONL file, teacher); unique per project
     # when set, so imports and seeding can be repeated without duplicates.
     key = models.CharField(max_length=200, blank=True)
@@ -95,17 +97,21 @@ class Example(models.Model):
         max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.APPROVED
     )
     meta = models.JSONField(default=dict, blank=True)
-    # Lineage of teacher-made examples.
+    # Lineage of teacher-made examples. These and ``reviewed_by`` are indexed only where set
+    # (Meta.indexes): most rows (seed and imported items) have none, and an import then
+    # writes no index entry for them.
     prompt_version = models.ForeignKey(
         "prompts.TeacherPromptVersion", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="examples",
+        related_name="examples", db_index=False,
     )
     teacher_kind = models.CharField(max_length=20, blank=True)
     round = models.ForeignKey(
-        "runs.Round", null=True, blank=True, on_delete=models.SET_NULL, related_name="examples"
+        "runs.Round", null=True, blank=True, on_delete=models.SET_NULL, related_name="examples",
+        db_index=False,
     )
     triggering_example = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="triggered"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="triggered",
+        db_index=False,
     )
     teacher_raw = models.TextField(blank=True)
     # When the item joined the project's dataset (None: not in it). Seed and imported items
@@ -119,7 +125,7 @@ class Example(models.Model):
     suggestion = models.JSONField(default=dict, blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
+        related_name="+", db_index=False,
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -131,6 +137,9 @@ class Example(models.Model):
                 fields=["project", "review_status", "level"], name="example_proj_review_level"
             ),
             models.Index(fields=["project", "split", "level"], name="example_proj_split_level"),
+            *(models.Index(fields=[name], condition=models.Q(**{f"{name}__isnull": False}),
+                           name=f"example_{name}_set")
+              for name in ("prompt_version", "round", "triggering_example", "reviewed_by")),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -146,8 +155,12 @@ class Example(models.Model):
 class ExampleSkill(models.Model):
     """The Skill-Map: which examples require which skill."""
 
-    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="skill_links")
-    skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="example_links")
+    # Not indexed alone: the unique constraint (example, skill) and the index (skill,
+    # example) serve both lookups.
+    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="skill_links",
+                                db_index=False)
+    skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="example_links",
+                              db_index=False)
 
     class Meta:
         constraints = [
