@@ -152,3 +152,27 @@ def test_oracle_on_the_arithmetic_family():
     assert "skill 'borrow'" in teacher.failures[-1].message
     for role in prompts.ROLES:
         assert teacher.call_raw(role, prompts.render_example(role))
+
+
+def test_oracle_writes_items_like_its_references():
+    """As STAT's teacher: shown additions without a carry, it writes additions without a
+    carry, not whatever mix the generator draws (most 3-digit additions carry)."""
+    arithmetic = pytest.importorskip("workers.engine.tasks.arithmetic")
+    family = arithmetic.ArithmeticFamily(ops=["add", "sub"])
+    teacher = build_teacher(TeacherSpec(kind="oracle"), family)
+    plain = [i for i in family.generate(skill="add", level=3, n=200, rng=random.Random(1))
+             if set(i.skills) == {"add"}][:2]
+    carrying = next(i for i in family.generate(skill="add", level=3, n=50,
+                                               rng=random.Random(2)) if "carry" in i.skills)
+    assert len(plain) == 2
+    like_plain = teacher.propose(skill="add", level=3, references=plain, n=6,
+                                 rng=random.Random(0)).items
+    assert len(like_plain) == 6 and all(set(i.skills) == {"add"} for i in like_plain)
+    mixed = teacher.propose(skill="add", level=3, references=[plain[0], carrying], n=6,
+                            rng=random.Random(0)).items
+    assert sum("carry" in i.skills for i in mixed) == 3
+    # references of another level say nothing about this one: the generator's own mix
+    anything = teacher.propose(skill="add", level=2, references=plain, n=6,
+                               rng=random.Random(0)).items
+    assert len(anything) == 6 and all(i.level == 2 for i in anything)
+    assert {i.prompt for i in like_plain}.isdisjoint(i.prompt for i in plain)

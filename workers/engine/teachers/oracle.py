@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections import defaultdict
 
 from workers.engine.errors import SkillError, TeacherError
 from workers.engine.tasks.base import Item, SkillInfo, TaskFamily
@@ -24,6 +25,8 @@ from workers.engine.teachers.base import (
 )
 
 ORACLE_VERSION = "oracle"
+# candidates drawn from the generator per item asked for, to find ones like the references
+LIKE_OVERDRAW = 16
 
 
 class OracleTeacher(Teacher):
@@ -73,7 +76,10 @@ class OracleTeacher(Teacher):
     ) -> Synthesis:
         """``n`` items from the family's generator, each checked with the family's solver
         (``n_solutions``/``n_agree`` do not apply: the solver decides). A family without a
-        solver cannot check its generator; such items say so in ``meta["verification"]``."""
+        solver cannot check its generator; such items say so in ``meta["verification"]``.
+
+        Like STAT's teacher, which writes new items similar to the references it is shown,
+        each new item has the skill set of one reference at this level (:meth:`_like`)."""
         out = Synthesis(requested=max(0, n))
         if n < 1:
             return out
@@ -83,7 +89,7 @@ class OracleTeacher(Teacher):
             )
         self._count_usage()
         try:
-            generated = list(self.family.generate(skill=skill, level=level, n=n, rng=rng))[:n]
+            generated = self._like(skill, level, references, n, rng)
         except SkillError as exc:  # e.g. a skill that cannot occur at this level
             self._record_failure(TeacherFailure("synthesize", str(exc), "", 1))
             out.reject("teacher_error", n)
@@ -121,6 +127,29 @@ class OracleTeacher(Teacher):
             out.items.append(Item(id=item.id, prompt=item.prompt, answer=item.answer,
                                   skills=item.skills, level=item.level, meta=meta))
         return out
+
+    def _like(self, skill: str, level: int, references: list[Item], n: int,
+              rng: random.Random) -> list[Item]:
+        """Up to ``n`` generated items requiring ``skill`` at ``level``, the i-th with the
+        skill set of the i-th reference at this level (cycling), so synthesis follows the
+        mix of skills the references have (e.g. an addition without a carry is answered with
+        another addition without a carry, not with whatever the generator draws). Where the
+        generator offers no item like a reference, any generated item takes its place."""
+        wanted = [frozenset(r.skills) for r in references
+                  if r.level == level and skill in r.skills]
+        count = n * LIKE_OVERDRAW if wanted else n
+        generated = list(self.family.generate(skill=skill, level=level, n=count, rng=rng))
+        if not wanted:
+            return generated[:n]
+        by_skills: dict[frozenset, list[Item]] = defaultdict(list)
+        for item in generated:
+            by_skills[frozenset(item.skills)].append(item)
+        chosen: list[Item | None] = []
+        for i in range(min(n, len(generated))):
+            like = by_skills.get(wanted[i % len(wanted)])
+            chosen.append(like.pop() if like else None)
+        spare = iter([it for items in by_skills.values() for it in items])
+        return [it if it is not None else next(spare) for it in chosen]
 
     def label_skills(self, item: Item, skills: list[str]) -> tuple[str, ...]:
         self._count_usage()
