@@ -1,7 +1,8 @@
 """Learning benchmark: curricula against `uniform` at equal training steps, on an eval split
 that training never sees.
 
-Every arm is a strategy with its parameters (``name=strategy:param=value,...``), run for
+Every arm is a strategy with its parameters (``name=strategy:param=value,...``; a
+``task.<field>`` parameter changes the task instead, e.g. ``task.pool_size=60000``), run for
 every seed through the engine's headless runner in ``--jobs`` worker processes. The control
 arm ``uniform_unskewed`` trains `uniform` on a pool drawn without the spec's
 ``task.pool_options`` (the natural skill mix): if it matches `stat_sel`, the gain of
@@ -54,9 +55,15 @@ def parse_arm(text: str) -> tuple[str, str, dict]:
 
 
 def arm_spec(spec: RunSpec, name: str, strategy: str, params: dict, seed: int) -> RunSpec:
+    """The spec of one arm: ``task.<field>=value`` parameters change the task (e.g.
+    ``task.pool_size=60000``), the others are the strategy's."""
     task = spec.task
     if name.endswith("_unskewed"):
         task = dataclasses.replace(task, pool_options={})
+    changes = {k.removeprefix("task."): v for k, v in params.items() if k.startswith("task.")}
+    if changes:
+        task = dataclasses.replace(task, **changes)
+    params = {k: v for k, v in params.items() if not k.startswith("task.")}
     curriculum = dataclasses.replace(spec.curriculum, strategy=strategy, params=params)
     return dataclasses.replace(spec, seed=seed, task=task, curriculum=curriculum)
 

@@ -25,7 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
-"$VENV/bin/celery" -A config worker -Q default,gpu -c 1 --prefetch-multiplier 1 -n demo@%h \
+"$VENV/bin/celery" -A config worker -Q default,gpu -c 2 --prefetch-multiplier 1 -n demo@%h \
   --loglevel WARNING &
 pids+=($!)
 "$VENV/bin/celery" -A config beat --loglevel WARNING -s "$DATA_DIR/celerybeat-schedule" &

@@ -17,11 +17,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
 import time
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 from celery.utils.log import get_task_logger
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -30,6 +31,36 @@ from apps.common.db import DB_ERRORS
 from workers.queues import TaskName
 
 log = get_task_logger(__name__)
+
+
+@worker_init.connect
+def _remember_pool_size(sender=None, **_kwargs) -> None:
+    """The pool's size, for its processes (they inherit the environment)."""
+    concurrency = getattr(sender, "concurrency", None)
+    if isinstance(concurrency, int) and concurrency > 0:
+        os.environ["STUDIO_POOL_SIZE"] = str(concurrency)
+
+
+def threads_per_process(cpus: int, pool_size: int) -> int:
+    """Torch threads for each of ``pool_size`` processes sharing ``cpus`` cores."""
+    return max(1, cpus // max(1, pool_size))
+
+
+@worker_process_init.connect
+def _share_cores(**_kwargs) -> None:
+    """Each pool process trains with its share of the cores. Left alone, torch starts a
+    thread per core in every process, and two runs at once on two cores each go several
+    times slower than one after the other. ``OMP_NUM_THREADS`` set by the operator wins."""
+    if os.environ.get("OMP_NUM_THREADS"):
+        return
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    threads = threads_per_process(cpus, int(os.environ.get("STUDIO_POOL_SIZE") or 1))
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # read by torch when it is imported
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
 
 
 @worker_process_init.connect

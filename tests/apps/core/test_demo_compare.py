@@ -34,6 +34,8 @@ def test_the_command_queues_six_runs_and_saves_their_comparison(capsys):
         (s, seed) for s in ("stat_sel", "uniform") for seed in (0, 1, 2)]
     assert set(runs.values_list("status", flat=True)) == {RunStatus.QUEUED}
     assert all(r.steps_per_round * r.rounds == 3000 for r in runs)
+    # queued seed by seed, so the first pair trains first
+    assert list(runs.order_by("pk").values_list("seed", flat=True)) == [0, 0, 1, 1, 2, 2]
     assert sorted(comparison.run_ids) == sorted(runs.values_list("pk", flat=True))
     assert comparison.group_by == "strategy"
     # carrying is rare in the pool, on its natural share in the eval split
