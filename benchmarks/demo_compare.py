@@ -10,7 +10,7 @@ the weakest-skill accuracy of ``uniform`` and ``stat_sel`` and the worker CPU mi
 the moment it was seen, and stops once the first seed's two runs are done (or at
 ``--max-minutes``).
 
-    .venv/bin/python benchmarks/demo_gap.py --out /tmp/demo_gap.json
+    .venv/bin/python benchmarks/demo_compare.py --out /tmp/demo_compare.json
 """
 
 from __future__ import annotations
@@ -75,22 +75,22 @@ def read_rounds(env: dict) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", type=Path, default=Path("/tmp/demo_gap.json"))
+    p.add_argument("--out", type=Path, default=Path("/tmp/demo_compare.json"))
     p.add_argument("--every", type=float, default=10.0, help="seconds between readings")
     p.add_argument("--max-minutes", type=float, default=30.0)
     args = p.parse_args()
-    data = Path(tempfile.mkdtemp(prefix="demo-gap-"))
+    data = Path(tempfile.mkdtemp(prefix="demo-compare-"))
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "OMP_NUM_THREADS")}
     env.pop("DJANGO_SETTINGS_MODULE", None)  # the demo's settings, as manage.py chooses
-    env.update(STUDIO_DATA_DIR=str(data), DEMO_PASSWORD="demo-gap-benchmark")
+    env.update(STUDIO_DATA_DIR=str(data), DEMO_PASSWORD="demo-compare-benchmark")
     subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env,
                    check=True)
     subprocess.run([PY, "manage.py", "demo_compare"], cwd=ROOT, env=env, check=True)
     # the demo's worker, as scripts/demo.sh starts it
     worker = subprocess.Popen(
         [str(Path(PY).parent / "celery"), "-A", "config", "worker", "-Q", "default,gpu",
-         "-c", "2", "--prefetch-multiplier", "1", "-n", "demo-gap@%h", "--loglevel",
+         "-c", "2", "--prefetch-multiplier", "1", "-n", "demo-compare@%h", "--loglevel",
          "WARNING"], cwd=ROOT, env=env, start_new_session=True)
     start = time.monotonic()
     seen: dict[int, dict] = {}
