@@ -78,6 +78,9 @@ def filter_parse(params: Mapping[str, str], *, default_status: str = ANY) -> Rev
         notes.append(f"status={status[:20]!r} is unknown: showing {default_status}")
         status = default_status
     q = (params.get("q") or "").strip()
+    if "\x00" in q:  # no stored text holds one, and PostgreSQL refuses it in a parameter
+        notes.append("the search text held NUL characters: they were left out")
+        q = q.replace("\x00", "").strip()
     if len(q) > MAX_QUERY:
         notes.append(f"the search text was cut to {MAX_QUERY} characters")
         q = q[:MAX_QUERY]

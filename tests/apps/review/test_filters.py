@@ -1,4 +1,5 @@
 import pytest
+from django.urls import reverse
 
 from apps.review.filters import ReviewFilter, filter_parse, filtered_examples
 from apps.review.selectors import facet_counts, page_read
@@ -13,6 +14,16 @@ def test_parse_reads_known_filters_and_notes_bad_ones():
                                                           "synthesized", "carry")
     assert len(f.notes) == 2
     assert filter_parse(f.params()) == f  # the URL gives the same filter back
+
+
+def test_a_nul_in_the_search_text_is_left_out_with_a_note(world, owner, client):
+    f = filter_parse({"q": "QUEST\x00ION 5\x00"})
+    assert f.q == "QUESTION 5" and "NUL" in f.notes[0]
+    assert ids(filtered_examples(world.project, f)) == [world.pending[5].pk]
+    client.force_login(owner)
+    for name in ("review:facets", "review:example-list", "review:queue"):
+        response = client.get(reverse(name, args=[world.project.pk]), {"q": "\x00", "run": ""})
+        assert response.status_code == 200, name
 
 
 def ids(qs):
