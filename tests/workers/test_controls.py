@@ -40,7 +40,9 @@ def test_cancel_stops_a_running_run_within_seconds(workers):
 
 def test_pause_keeps_finished_rounds_and_resume_continues_after_them(workers):
     parts = run_parts()
-    run = launch(parts, rounds=3, steps=40)
+    # enough steps that the pause (polled every 2 s) lands before the run ends, even on a
+    # quiet machine where 40 steps a round finished the run first
+    run = launch(parts, rounds=3, steps=300)
     wait_for(lambda: train_progress(run, round_=2), timeout=90, what="round 2 to train",
              on_fail=lambda: describe(run))
     run_pause(user=parts["user"], run=Run.objects.get(pk=run.pk))
