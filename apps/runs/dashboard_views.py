@@ -21,7 +21,7 @@ def cell_params(params) -> tuple[int, str]:
     is missing or malformed."""
     index = int_param(params, "round", minimum=0, maximum=1_000_000)
     skill = (params.get("skill") or "").strip()
-    if index is None or not skill or len(skill) > MAX_SKILL_NAME:
+    if index is None or not skill or len(skill) > MAX_SKILL_NAME or "\x00" in skill:
         raise BadRequest("?round= (a round index) and ?skill= (a skill name) are required")
     return index, skill
 

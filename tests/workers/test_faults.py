@@ -30,8 +30,9 @@ DONE = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
 
 def test_sigkilled_worker_run_resumes_elsewhere_like_an_undisturbed_run(workers):
     parts = run_parts()
-    killed = launch(parts, rounds=3, steps=40, seed=7, name="killed")
-    calm = launch(parts, rounds=3, steps=40, seed=7, name="undisturbed")
+    # enough steps that round 2 is still training when the kill comes, on a quiet machine too
+    killed = launch(parts, rounds=3, steps=200, seed=7, name="killed")
+    calm = launch(parts, rounds=3, steps=200, seed=7, name="undisturbed")
     # SIGKILL in the middle of round 2's training (rounds 0 and 1 are stored)
     wait_for(lambda: train_progress(killed, round_=2), timeout=120, what="round 2 to train",
              interval=0.05, on_fail=lambda: describe(killed))

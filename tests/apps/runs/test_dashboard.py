@@ -109,7 +109,8 @@ def test_stranger_gets_404_and_anonymous_the_login(client, client_for, stranger,
 
 
 @pytest.mark.parametrize("params", [{}, {"round": "x", "skill": "a"}, {"round": "1"},
-                                    {"round": "1", "skill": "s" * 101}])
+                                    {"round": "1", "skill": "s" * 101},
+                                    {"round": "1", "skill": "\x00"}])
 def test_bad_cell_parameters_are_a_400(client_for, viewer, built, params):
     run, _ = built
     response = client_for(viewer).get(reverse("runs:run-failures", args=[run.pk]), params)
