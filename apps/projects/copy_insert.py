@@ -21,6 +21,8 @@ from apps.projects.models import Example, ExampleSkill
 
 # What each row sets on top of the template (the rest is the template's).
 VARYING = ("key", "prompt", "answer", "level", "split", "meta")
+# Bytes of the links file read (and reported to ``on_links``) at a time: about 6,000 links.
+LINK_CHUNK = 1 << 16
 
 
 def _escape(text: str) -> str:
@@ -58,16 +60,21 @@ class ExampleWriter:
     at the commit (``SET CONSTRAINTS ALL IMMEDIATE``, deferred again at the end), again so
     that the check overlaps the reading. The skill links wait in a temporary file with the
     skill names, which become ids (``resolve_skills``, which may create skills)
-    once the examples are in, and then copied. Elsewhere each batch goes to ``bulk_create``.
+    once the examples are in, and then copied; ``on_links(done, total)`` follows that second
+    step, which takes about a third of a large import. Elsewhere each batch goes to
+    ``bulk_create``.
 
     Use as a context manager: leaving it with an exception aborts the ``COPY`` (the caller's
     transaction then rolls everything back).
     """
 
     def __init__(self, template: Example,
-                 resolve_skills: Callable[[list[str]], dict[str, int]]):
+                 resolve_skills: Callable[[list[str]], dict[str, int]],
+                 on_links: Callable[[int, int], None] | None = None):
         self.template = template
         self.resolve_skills = resolve_skills
+        self.on_links = on_links
+        self.link_count = 0  # links waiting in the temporary file
         self.alias = router.db_for_write(Example)
         self.connection = connections[self.alias]
         self.copying = self.connection.vendor == "postgresql"
@@ -123,6 +130,7 @@ class ExampleWriter:
                 links.append(f"{pk}\t{index}\n")
         self.copy.write("".join(lines).encode("utf-8"))
         self.links.write("".join(links).encode("ascii"))
+        self.link_count += len(links)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if not self.copying:
@@ -146,10 +154,15 @@ class ExampleWriter:
         by_index = [str(ids[name]).encode() for name in names]
         self.links.seek(0)
         table = self.quote(ExampleSkill._meta.db_table)
+        done, total = 0, self.link_count
+        report = self.on_links or (lambda done, total: None)
+        report(done, total)
         with self.raw.copy(f"COPY {table} (example_id, skill_id) FROM STDIN") as copy:
-            while chunk := self.links.readlines(1 << 20):
+            while chunk := self.links.readlines(LINK_CHUNK):
                 copy.write(b"".join(pk + b"\t" + by_index[int(index)] + b"\n"
                                     for pk, index in (line.split(b"\t") for line in chunk)))
+                done += len(chunk)
+                report(done, total)
 
 
 def _bulk_create(template, rows, skill_ids, alias) -> list[int]:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.accounts.models import Role
 from apps.accounts.permissions import require_role
 from apps.common.forms import add_service_errors
-from apps.projects import exports, imports
+from apps.projects import exports, import_jobs, imports
 from apps.projects.formats import FORMATS
 from apps.projects.formats.reader import kind_of
 from apps.projects.forms import ExampleImportConfirmForm, ExampleImportForm
@@ -119,10 +119,8 @@ def import_job(request: HttpRequest, pk: int, job_pk: int) -> HttpResponse:
     job = ImportJob.objects.filter(project=project, pk=job_pk).first()
     if job is None:
         raise Http404("no such import")
-    done, skipped = imports.import_job_progress(job=job)
-    percent = min(100, round(100 * done / job.total_rows)) if job.total_rows else 0
-    context = {"project": project, "job": job, "done": done, "skipped": skipped,
-               "percent": 100 if job.status == ImportJob.Status.SUCCEEDED else percent,
+    context = {"project": project, "job": job,
+               "progress": import_jobs.import_job_progress(job=job),
                "running": job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)}
     template = "projects/import_job.html#progress" if request.htmx else \
         "projects/import_job.html"

@@ -6,8 +6,8 @@ person then imports the good rows (:func:`example_import`) or cancels
 (:func:`import_discard`). The import reads the file again, streaming, and inserts the good
 rows in batches inside one transaction: all of them or, if anything fails, none. A file of
 more than ``ASYNC_ROWS`` rows or ``ASYNC_BYTES`` bytes is imported by the default queue's
-worker (:func:`import_job_start`, task ``examples.import``) with its progress on an
-``ImportJob`` row (the counts written in batches while it runs).
+worker (:func:`import_job_start`, task ``examples.import``; the worker's side and the
+progress are in ``apps.projects.import_jobs``).
 
 Rows of a format without skills or a level (OpenAI chat, TRL) take the import's default
 skill and level; rows without a split go to train; skills the project lacks are created.
@@ -15,13 +15,12 @@ skill and level; rows without a split go to train; skills the project lacks are 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -43,7 +42,6 @@ ASYNC_BYTES = 5 * 1024 * 1024
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 BATCH = 1_000
 SHOWN_PROBLEMS = 200
-PROGRESS_EVERY_S = 0.5
 FORMAT_CHOICES = ("auto", *FORMATS)
 
 
@@ -281,10 +279,12 @@ def examples_insert(*, writer: copy_insert.ExampleWriter, batch: list[Row]) -> N
 @transaction.atomic
 def example_import(*, user, project: Project, token: str, kind: str = "jsonl",
                    fmt: str = "auto", default_skill: str = "general", default_level: int = 1,
-                   progress: Callable[[int, int], None] | None = None) -> dict:
+                   progress: Callable[[int, int], None] | None = None,
+                   linking: Callable[[int, int], None] | None = None) -> dict:
     """Import the good rows of the stored upload, all in one transaction (module doc);
     returns ``{"imported": n, "skipped": bad rows}``. ``progress(done, skipped)`` is called
-    after each batch."""
+    after each batch of rows, then ``linking(done, total)`` as their skill links are
+    written (on PostgreSQL, after the rows)."""
     require_role(user, project.team, Role.EDITOR)
     defaults = _options(kind, fmt, default_skill, default_level)
     path = import_path(token)
@@ -295,7 +295,8 @@ def example_import(*, user, project: Project, token: str, kind: str = "jsonl",
                        review_status=Example.ReviewStatus.APPROVED, added_at=timezone.now(),
                        prompt="", answer="", level=0)
     rows = _checked_rows(_taken_keys(project), path, kind, fmt, defaults)
-    with copy_insert.ExampleWriter(template, _skill_resolver(project)) as writer:
+    with copy_insert.ExampleWriter(template, _skill_resolver(project),
+                                   on_links=linking) as writer:
         for _line, row, problem in rows:
             if problem is not None:
                 skipped += 1
@@ -309,10 +310,10 @@ def example_import(*, user, project: Project, token: str, kind: str = "jsonl",
                     progress(imported, skipped)
         if batch:
             examples_insert(writer=writer, batch=batch)
+        if progress:  # every row is in: the skill links follow as the writer closes
+            progress(imported, skipped)
     if not imported:
         raise ValidationError({"file": "the file holds no good rows"})
-    if progress:
-        progress(imported, skipped)
     return {"imported": imported, "skipped": skipped}
 
 
@@ -330,75 +331,3 @@ def import_job_start(*, user, project: Project, token: str, kind: str = "jsonl",
         default_skill=default_skill, default_level=default_level, total_rows=total)
     transaction.on_commit(lambda: enqueue(TaskName.EXAMPLES_IMPORT, job.pk))
     return job
-
-
-class _ProgressRecorder:
-    """Writes a running job's counts onto its row, at most every ``PROGRESS_EVERY_S``.
-
-    The import writes its rows inside one transaction, which other connections cannot see
-    until it commits; so the counts go through a connection of their own (autocommit), and
-    any page reads them from the row, with no shared cache needed. ``SKIP LOCKED``: an
-    update never waits for a lock on the row (it is skipped, and the next one catches up).
-    """
-
-    def __init__(self, job_id: int):
-        self.job_id = job_id
-        self.last = 0.0
-        self.connection = None
-
-    def __call__(self, done: int, skipped: int, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self.last < PROGRESS_EVERY_S:
-            return
-        self.last = now
-        if self.connection is None:
-            self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
-        table = ImportJob._meta.db_table
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET done_rows = %s, skipped_rows = %s WHERE id IN "
-                f"(SELECT id FROM {table} WHERE id = %s FOR UPDATE SKIP LOCKED)",
-                [done, skipped, self.job_id])
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
-
-
-def import_job_progress(*, job: ImportJob) -> tuple[int, int]:
-    """``(imported, skipped)`` so far, from the job's row (written in batches while it
-    runs; the final counts once it succeeded; 0 after a failure, as nothing was saved)."""
-    return job.done_rows, job.skipped_rows
-
-
-def import_job_run(*, job_id: int) -> None:
-    """The worker's side: claim the job (queued -> running only if still queued), import,
-    record the outcome. The upload is removed at the end, whatever happened."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now())
-    if not claimed:
-        return
-    job = ImportJob.objects.select_related("project__team", "created_by").get(pk=job_id)
-    progress = _ProgressRecorder(job_id)
-    try:
-        result = example_import(
-            user=job.created_by, project=job.project, token=job.token, kind=job.kind,
-            fmt=job.format, default_skill=job.default_skill, default_level=job.default_level,
-            progress=progress)
-    except ValidationError as exc:
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED, error="; ".join(exc.messages), done_rows=0,
-            skipped_rows=0, finished_at=timezone.now())
-    except Exception as exc:  # recorded for the page; the worker logs it too
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED, error=f"{type(exc).__name__}", done_rows=0,
-            skipped_rows=0, finished_at=timezone.now())
-        raise
-    else:
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.SUCCEEDED, done_rows=result["imported"],
-            skipped_rows=result["skipped"], finished_at=timezone.now())
-    finally:
-        progress.close()
-        import_discard(token=job.token)

@@ -264,10 +264,18 @@ class ImportJob(models.Model):
     format = models.CharField(max_length=10, default="auto")
     default_skill = models.CharField(max_length=100, default="general")
     default_level = models.IntegerField(default=1)
+    class Phase(models.TextChoices):
+        ROWS = "rows", "Importing rows"
+        LINKS = "links", "Linking rows to their skills"
+
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # Step 1 writes the rows, step 2 their skill links (about a third of a large import).
+    phase = models.CharField(max_length=5, choices=Phase.choices, default=Phase.ROWS)
     total_rows = models.PositiveIntegerField(default=0)  # counted by the check
     done_rows = models.PositiveIntegerField(default=0)
     skipped_rows = models.PositiveIntegerField(default=0)
+    total_links = models.PositiveIntegerField(default=0)  # known once step 1 is done
+    done_links = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -15,7 +15,7 @@ from workers.queues import TaskName
 @shared_task(name=TaskName.EXAMPLES_IMPORT, acks_late=True, soft_time_limit=3600,
              time_limit=3660)
 def examples_import(job_id: int) -> str:
-    from apps.projects.imports import import_job_run
+    from apps.projects.import_jobs import import_job_run
 
     import_job_run(job_id=job_id)
     return "done"

@@ -91,14 +91,14 @@ def example_import(request, project_id: Id, payload: ImportIn):
 
 @router.get("/projects/{project_id}/imports/{job_id}", response={200: ImportJobOut,
                                                                   **READ_ERRORS},
-            summary="A large import's status and progress (rows saved so far, "
-                    "counted in batches)")
+            summary="A large import's status and progress (step 1: rows saved so far; "
+                    "step 2: their skill links; counted in batches)")
 def import_job_detail(request, project_id: Id, job_id: Id):
     project = project_for(request, project_id)
     job = ImportJob.objects.filter(project=project, pk=job_id).first()
     if job is None:
         raise Http404("no such import")
-    return job_row(job, *imports.import_job_progress(job=job))
+    return job_row(job)
 
 
 @router.get("/projects/{project_id}/export", response={200: None, **READ_ERRORS},

@@ -14,6 +14,7 @@ from apps.api.routers.common import WRITE_ERRORS, caller, project_for
 from apps.api.schemas import Id
 from apps.common.db import INT32_MAX
 from apps.projects import imports
+from apps.projects.import_jobs import import_job_progress
 
 router = Router(tags=["data"])
 UPLOAD_PATTERN = r"^[0-9a-f]{32}$"
@@ -52,9 +53,14 @@ class UploadCheckOut(Schema):
 class ImportJobOut(Schema):
     id: int
     status: str
+    step: int = Field(description="1 while the rows are written, 2 while their skill links "
+                                  "are (about a third of a large import)")
     total_rows: int
     done_rows: int
     skipped_rows: int
+    total_links: int = Field(description="skill links to write (0 until step 2)")
+    done_links: int
+    percent: int = Field(description="the current step's share done; 100 once succeeded")
     error: str
 
 
@@ -65,9 +71,13 @@ class UploadImportOut(Schema):
                                                  "GET /projects/{id}/imports/{job}")
 
 
-def job_row(job, done: int, skipped: int) -> dict:
-    return {"id": job.pk, "status": job.status, "total_rows": job.total_rows,
-            "done_rows": done, "skipped_rows": skipped, "error": job.error}
+def job_row(job) -> dict:
+    progress = import_job_progress(job=job)
+    return {"id": job.pk, "status": job.status, "step": progress.step,
+            "total_rows": progress.total, "done_rows": progress.done,
+            "skipped_rows": progress.skipped, "total_links": progress.links_total,
+            "done_links": progress.links_done, "percent": progress.percent,
+            "error": job.error}
 
 
 @router.post("/projects/{project_id}/uploads",
@@ -97,7 +107,7 @@ def upload_import(request, project_id: Id, upload: str = Upload):
     result, job = imports.import_good_rows(user=caller(request), project=project,
                                            token=upload, **options)
     if job is not None:
-        return Status(202, {"imported": 0, "skipped": 0, "job": job_row(job, 0, 0)})
+        return Status(202, {"imported": 0, "skipped": 0, "job": job_row(job)})
     return Status(201, {**result, "job": None})
 
 

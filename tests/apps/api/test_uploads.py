@@ -150,6 +150,7 @@ def test_a_large_file_goes_to_the_worker(owner, viewer, project_a, data_dir, api
     assert response.status_code == 202, response.data
     job = response.data["job"]
     assert (job["status"], job["total_rows"], job["done_rows"]) == ("queued", 2, 0)
+    assert (job["step"], job["percent"], job["total_links"]) == (1, 0, 0)
     enqueue.assert_called_once_with("examples.import", job["id"])
     # the job owns the file now: cancelling it is no longer possible
     assert client.delete(f"/projects/{project_a.pk}/uploads/{check['upload']}"
@@ -159,6 +160,7 @@ def test_a_large_file_goes_to_the_worker(owner, viewer, project_a, data_dir, api
     examples_import(job["id"])
     done = api_as(viewer).get(f"/projects/{project_a.pk}/imports/{job['id']}").data
     assert (done["status"], done["done_rows"], done["skipped_rows"]) == ("succeeded", 2, 4)
+    assert done["percent"] == 100 and done["done_links"] == done["total_links"]
     assert Example.objects.count() == 2 and _stored(data_dir) == []
 
 

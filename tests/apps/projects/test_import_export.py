@@ -137,6 +137,23 @@ def test_viewer_may_not_import_and_stranger_finds_nothing(client, viewer, strang
     assert Example.objects.count() == 0
 
 
+def test_import_job_page_shows_each_step(client, viewer, project_a):
+    job = ImportJob.objects.create(project=project_a, token="0" * 32, status="running",
+                                   total_rows=200, done_rows=50)
+    url = reverse("projects:import-job", args=[project_a.pk, job.pk])
+    client.force_login(viewer)
+    page = client.get(url).content.decode()
+    assert "Step 1 of 2: writing the rows" in page and 'value="25"' in page
+    ImportJob.objects.filter(pk=job.pk).update(phase="links", done_rows=200, total_links=300,
+                                                done_links=30)
+    page = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "Step 2 of 2: linking the rows to their skills, 30 of 300 links" in page
+    assert 'value="10"' in page and "hx-get" in page
+    ImportJob.objects.filter(pk=job.pk).update(status="succeeded", done_links=300)
+    page = client.get(url).content.decode()
+    assert "Step" not in page and 'value="100"' in page and "hx-get" not in page
+
+
 def test_import_job_page_is_404_for_a_stranger(client, stranger, viewer, project_a):
     job = ImportJob.objects.create(project=project_a, token="0" * 32)
     url = reverse("projects:import-job", args=[project_a.pk, job.pk])
