@@ -28,14 +28,33 @@ def team_create(*, user, name: str) -> Team:
 
 
 # --- members ---------------------------------------------------------------------------------
-# Every change of a team's members goes through these services: the acting owner is checked
-# after the team row is locked (two owners demoting each other at once cannot leave a team
-# with none), the last owner can be neither demoted nor removed, and each change is recorded
-# as a MembershipChange.
+# Every change of a team's members goes through these services, from the team page, the API
+# and the admin alike: the acting owner is checked after the team row is locked (two owners
+# demoting each other at once cannot leave a team with none), the last owner can be neither
+# demoted nor removed, and each change is recorded as a MembershipChange. A superuser (an
+# operator, in the admin) may act on any team, under the same rules and on the record.
 
 
 def _lock_team(team: Team) -> Team:
     return Team.objects.select_for_update().get(pk=team.pk)
+
+
+def _require_owner(user, team: Team) -> None:
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return
+    require_role(user, team, Role.OWNER)
+
+
+def member_change_problem(*, team: Team, member, role: str | None) -> str | None:
+    """Why giving ``member`` of ``team`` the role ``role`` (None: removing them) would break
+    the rules, or None; for forms, before the change (the services check again, locked)."""
+    membership = Membership.objects.filter(team=team, user=member).first()
+    if membership is None or membership.role != Role.OWNER or role == Role.OWNER:
+        return None
+    if _owner_count(team) == 1:
+        return (f"{member.get_username()} is the last owner of {team.name}: make someone "
+                "else owner first")
+    return None
 
 
 def _owner_count(team: Team) -> int:
@@ -85,7 +104,7 @@ def user_find(identifier: str):
 def member_add(*, user, team: Team, member, role: str) -> Membership:
     """Add the existing user ``member`` to ``team`` with ``role``. Owners only."""
     _lock_team(team)
-    require_role(user, team, Role.OWNER)
+    _require_owner(user, team)
     _check_role(role)
     current = Membership.objects.filter(team=team, user=member).first()
     if current is not None:
@@ -109,15 +128,15 @@ def member_role_change(*, user, team: Team, member, role: str) -> Membership:
     """Give ``member`` of ``team`` the role ``role``. Owners only; the last owner keeps
     theirs. Setting the role a member already has changes (and records) nothing."""
     _lock_team(team)
-    require_role(user, team, Role.OWNER)
+    _require_owner(user, team)
     _check_role(role)
     membership = _membership(team, member)
     old = membership.role
     if old == role:
         return membership
-    if old == Role.OWNER and _owner_count(team) == 1:
-        raise ValidationError({"role": f"{member.get_username()} is the last owner of "
-                                       f"{team.name}: make someone else owner first"})
+    problem = member_change_problem(team=team, member=member, role=role)
+    if problem:
+        raise ValidationError({"role": problem})
     membership.role = role
     membership.save(update_fields=["role"])
     _record(team=team, actor=user, member=member, action=MembershipChange.Action.ROLE_CHANGED,
@@ -129,11 +148,11 @@ def member_role_change(*, user, team: Team, member, role: str) -> Membership:
 def member_remove(*, user, team: Team, member) -> None:
     """Take ``member`` out of ``team``. Owners only; the last owner cannot be removed."""
     _lock_team(team)
-    require_role(user, team, Role.OWNER)
+    _require_owner(user, team)
     membership = _membership(team, member)
-    if membership.role == Role.OWNER and _owner_count(team) == 1:
-        raise ValidationError(f"{member.get_username()} is the last owner of {team.name}: "
-                              "make someone else owner first")
+    problem = member_change_problem(team=team, member=member, role=None)
+    if problem:
+        raise ValidationError(problem)
     membership.delete()
     _record(team=team, actor=user, member=member, action=MembershipChange.Action.REMOVED,
             old_role=membership.role)

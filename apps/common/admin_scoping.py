@@ -290,10 +290,15 @@ class TeamScopedAdmin(_ScopedFields, admin.ModelAdmin):
         form = super().get_changelist_form(request, **kwargs)
         return _team_checked(form, self.admin_site, self.team_of)
 
-    def save_model(self, request, obj, form, change):
+    def check_may_save(self, request, obj) -> None:
+        """PermissionDenied unless the user may save ``obj`` in its team (an admin that
+        saves through a service calls this first)."""
         team = self.team_of(obj)
         if not request.user.is_superuser and (team is None
                                               or not self._has_role(request.user, team)):
             raise PermissionDenied(f"editing needs the {' or '.join(self.edit_roles)} role "
                                    "in this team")
+
+    def save_model(self, request, obj, form, change):
+        self.check_may_save(request, obj)
         super().save_model(request, obj, form, change)
