@@ -131,6 +131,8 @@ STORAGES = {
 # With DEBUG, WhiteNoise serves straight from static/ (no collectstatic needed); tests need
 # neither (the live server serves static files itself) nor pay for the finders' scan.
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
+# Static files serve this site's own pages: no "Access-Control-Allow-Origin: *" on them.
+WHITENOISE_ALLOW_ALL_ORIGINS = False
 
 # Uploads (JSONL datasets) are refused above this size, with a clear error.
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)

@@ -51,3 +51,10 @@ def test_templates_have_no_inline_script(path):
 def test_own_scripts_use_no_eval(path):
     text = path.read_text()
     assert not re.search(r"\beval\s*\(|new\s+Function\s*\(|setTimeout\s*\(\s*['\"]", text)
+
+
+def test_static_files_are_not_offered_to_other_origins(client, settings):
+    settings.WHITENOISE_USE_FINDERS = True  # WhiteNoise serves straight from static/
+    response = client.get("/static/js/" + next((ROOT / "static" / "js").glob("*.js")).name)
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response.headers
