@@ -261,3 +261,25 @@ def test_a_round_records_the_curriculum_state_it_sampled_with(tmp_path):
             record.level_probabilities)
     assert summary.rounds[1].curriculum_state["updates"] == 0  # round 1: before any update
     assert summary.rounds[3].curriculum_state["updates"] == 2
+
+
+def test_the_bandits_read_their_signal_from_signal_samples_items_a_level(tmp_path, monkeypatch):
+    from collections import Counter
+
+    from workers.engine import loop
+
+    asked = []
+    real = loop.evaluate_items
+
+    def counting(student, family, items, *, split, **kwargs):
+        if split == "train":  # the signal's items (dump has no other training-split answers)
+            asked.append(Counter(it.level for it in items))
+        return real(student, family, items, split=split, **kwargs)
+
+    monkeypatch.setattr(loop, "evaluate_items", counting)
+    spec = tiny_run_spec(rounds=2, curriculum={"strategy": "dump",
+                                               "params": {"signal_samples": 5}})
+    summary = run_loop(spec, artifacts_dir=tmp_path)
+    assert len(asked) == 2  # one reading a round, 5 items of each level it trains on
+    for record, counts in zip(summary.rounds[1:], asked, strict=True):
+        assert counts == dict.fromkeys(record.level_samples, 5)

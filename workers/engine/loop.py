@@ -64,7 +64,6 @@ __all__ = [  # records, seeds and assembly are re-exported for older importers
     "derive_seed", "pool_family", "run_loop",
 ]
 
-SIGNAL_SAMPLES = 8  # training items per level the student answers before training (sec, dump)
 CHECKPOINTS = "checkpoints"
 EVAL_ITEMS_FILE = "eval_items.jsonl"  # in every checkpoint: the eval split, one item a line
 
@@ -180,7 +179,9 @@ class _Run:
         return [v.correct for v in verdicts]
 
     def signals(self, round_: int, train: list[Item]) -> dict[int, ArmSignal]:
-        """The student's greedy success on up to SIGNAL_SAMPLES drawn items per level."""
+        """The student's greedy success on up to the strategy's ``signal_samples`` drawn
+        items per level (sec, dump)."""
+        k = self.strategy.config["signal_samples"]
         rng = round_rng(self.spec.seed, round_, "signals")
         by_level: dict[int, list[Item]] = defaultdict(list)
         for it in train:
@@ -188,7 +189,7 @@ class _Run:
         chosen: list[Item] = []
         for level in sorted(by_level):
             unique = list({it.id: it for it in by_level[level]}.values())
-            chosen.extend(rng.sample(unique, min(SIGNAL_SAMPLES, len(unique))))
+            chosen.extend(rng.sample(unique, min(k, len(unique))))
         verdicts = evaluate_items(self.student, self.family, chosen, split="train",
                                   should_stop=self.hooks.should_stop)
         out: dict[int, list[int]] = defaultdict(lambda: [0, 0])

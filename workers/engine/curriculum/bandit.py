@@ -2,7 +2,8 @@
 
 Both learn only from training signals (:meth:`update`), never from eval results. The learning
 signal of an arm whose training samples succeed at rate p is 2 * sqrt(p * (1 - p)): largest
-at p = 0.5, zero for levels the student always or never solves.
+at p = 0.5, zero for levels the student always or never solves. p is read from
+``signal_samples`` training items of the level, answered before the round trains on them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,17 @@ from workers.engine.curriculum.base import (
     Strategy,
 )
 from workers.engine.errors import EngineError
+
+# With k samples a level whose true success rate is p reads as 0 or 1 (signal 0) with
+# probability p**k + (1 - p)**k: at k = 8 that is 43% for p = 0.9 and 66% for p = 0.05, so
+# the signal mostly says "never" or "always"; at k = 64 it is 0.1% and 4%.
+_SIGNAL_SAMPLES = Param(
+    "signal_samples", "int", 64,
+    "training items per level the student answers (greedy) before each round trains on "
+    "them; their success rate is the p of the learning signal (few samples often read p "
+    "as 0 or 1, which gives no signal)",
+    min=1, max=10000,
+)
 
 _SAMPLING = Param(
     "sampling", "choice", "multinomial",
@@ -89,6 +101,7 @@ class Sec(_LevelBandit):
               "(rewards lie in [0, 1], so tau = 1 samples almost uniformly)",
               min=1e-6, max=1e6),
         Param("alpha", "float", 0.5, "step size of the value update", min=0.0, max=1.0),
+        _SIGNAL_SAMPLES,
         _SAMPLING,
     )
 
@@ -142,6 +155,7 @@ class Dump(_LevelBandit):
         Param("window", "int", 300, "learning signals remembered per level", min=1,
               max=100000),
         Param("tau", "float", 0.1, "softmax temperature over UCB scores", min=1e-6, max=1e6),
+        _SIGNAL_SAMPLES,
         _SAMPLING,
     )
 
