@@ -13,8 +13,9 @@ def make(name, budget=100, **params):
                               seed=1)
 
 
-def sig(level, correct, samples=10):
-    return ArmSignal(level=level, correct=correct, samples=samples)
+def sig(level, correct, samples=10, trained=None):
+    return ArmSignal(level=level, correct=correct, samples=samples,
+                     trained=samples if trained is None else trained)
 
 
 def test_learning_signal_peaks_at_one_half():
@@ -103,13 +104,25 @@ def test_dump_ucb_score_by_hand():
                                                        rel=1e-4)
 
 
-def test_dump_window_slides():
-    d = make("dump", window=2)
-    for correct in (5, 10, 8):  # signals 1.0, 0.0, 0.8
-        d.update(round=1, signals={1: sig(1, correct)})
-    assert list(d.windows[1]) == pytest.approx([0.0, 0.8])
-    assert d.counts[1] == 30
-    assert d.level_scores()[1] == pytest.approx(0.4 + math.sqrt(2 * math.log(31) / 31))
+def test_dump_window_slides_over_training_items():
+    d = make("dump", window=5)
+    for correct, trained in ((5, 4), (10, 2), (8, 2)):  # signals 1.0, 0.0, 0.8
+        d.update(round=1, signals={1: sig(1, correct, trained=trained)})
+    # the level's last 5 training items: 1 of the first round, 2 of each later one
+    assert list(d.windows[1]) == pytest.approx([1.0, 0.0, 0.0, 0.8, 0.8])
+    assert d.counts[1] == 8
+    assert d.level_scores()[1] == pytest.approx(0.52 + math.sqrt(2 * math.log(9) / 9))
+
+
+def test_dump_keeps_exploring_a_level_that_gets_few_items():
+    d = make("dump")
+    # level 1 trained on 9,500 items at signal 0.8, level 2 on 100 at signal 0
+    d.update(round=1, signals={1: sig(1, 8, trained=9500), 2: sig(2, 0, trained=100)})
+    scores = d.level_scores()
+    bonus = {lv: scores[lv] - m for lv, m in ((1, 0.8), (2, 0.0))}
+    assert bonus[1] == pytest.approx(math.sqrt(2 * math.log(9601) / 9501))
+    assert bonus[2] == pytest.approx(math.sqrt(2 * math.log(9601) / 101))
+    assert bonus[2] > 9 * bonus[1]
 
 
 def test_dump_ignores_eval_results():

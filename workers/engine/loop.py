@@ -196,7 +196,8 @@ class _Run:
         for v in verdicts:
             out[v.level][0] += int(v.correct)
             out[v.level][1] += 1
-        return {lv: ArmSignal(level=lv, correct=c, samples=n) for lv, (c, n) in out.items()}
+        return {lv: ArmSignal(level=lv, correct=c, samples=n, trained=len(by_level[lv]))
+                for lv, (c, n) in out.items()}
 
     def train(self, round_: int, train: list[Item]):
         spec = self.spec

@@ -144,16 +144,19 @@ class Sec(_LevelBandit):
 class Dump(_LevelBandit):
     """score_j = mean(window_j) + sqrt(2 ln(N + 1) / (n_j + 1)); p = softmax(score / tau).
 
-    Each update of a sampled arm appends its learning signal to the arm's window and adds
-    its training samples to n_j; N is the sum of all n_j.
+    As in DUMP, the window and the counts are in training samples: each item the round
+    trains on at a level adds that level's learning signal to its window (the last
+    ``window`` items of the level) and 1 to n_j; N is the sum of all n_j. So the window
+    mean follows the level's recent signal, and a level that gets few items keeps a large
+    exploration bonus.
     """
 
     name = "dump"
     description = ("Distribution-level UCB: each level's recent learning signals plus an "
                    "exploration bonus for rarely trained levels; softmax over the scores.")
     params = (
-        Param("window", "int", 300, "learning signals remembered per level", min=1,
-              max=100000),
+        Param("window", "int", 300, "training items whose learning signals each level "
+              "remembers (its most recent ones)", min=1, max=100000),
         Param("tau", "float", 0.1, "softmax temperature over UCB scores", min=1e-6, max=1e6),
         _SIGNAL_SAMPLES,
         _SAMPLING,
@@ -167,8 +170,8 @@ class Dump(_LevelBandit):
 
     def update(self, *, round: int, signals: Mapping[int, ArmSignal]) -> None:
         for level, sig in self._check_signals(signals):
-            self.windows[level].append(learning_signal(sig.success_rate))
-            self.counts[level] += sig.samples
+            self.windows[level].extend([learning_signal(sig.success_rate)] * sig.trained)
+            self.counts[level] += sig.trained
 
     def level_scores(self) -> dict[int, float]:
         total = sum(self.counts.values())

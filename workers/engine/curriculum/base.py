@@ -120,11 +120,13 @@ class Observation:
 
 @dataclass(frozen=True)
 class ArmSignal:
-    """Training signal of one arm (level): student's successes on k training samples."""
+    """Training signal of one arm (level): the student's successes on ``samples`` of the
+    round's training items of the level, of which the round trains on ``trained`` (draws)."""
 
     level: int
     correct: int
     samples: int
+    trained: int = 0
 
     @property
     def success_rate(self) -> float:
