@@ -83,5 +83,10 @@ class MemberAddForm(Form):
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
 
 
+class TeamCreateForm(Form):
+    name = forms.CharField(max_length=100, label="Team name",
+                           help_text="You become its first owner, and can then add people.")
+
+
 class MemberRoleForm(Form):
     role = forms.ChoiceField(choices=Role.choices)

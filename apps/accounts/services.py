@@ -4,8 +4,8 @@ import datetime as dt
 import hmac
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -19,11 +19,31 @@ TOKEN_TOUCH_EVERY = dt.timedelta(minutes=1)
 TOKEN_NAME_MAX = ApiToken._meta.get_field("name").max_length
 
 
-@transaction.atomic
+TEAM_NAME_MAX = Team._meta.get_field("name").max_length
+
+
 def team_create(*, user, name: str) -> Team:
-    """A new team with ``user`` as its owner."""
-    team = Team.objects.create(name=name.strip())
-    Membership.objects.create(user=user, team=team, role=Role.OWNER)
+    """A new team with ``user`` as its first owner (recorded like any member change).
+    Team names are unique (ignoring case): a taken one is a ValidationError on ``name``."""
+    if user is None or not user.is_authenticated:
+        raise PermissionDenied("sign in to make a team")
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "give the team a name"})
+    if len(name) > TEAM_NAME_MAX:
+        raise ValidationError({"name": f"at most {TEAM_NAME_MAX} characters"})
+    taken = ValidationError({"name": f"a team named {name!r} exists already: choose another "
+                                     "name"})
+    if Team.objects.filter(name__iexact=name).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            team = Team.objects.create(name=name)
+            Membership.objects.create(user=user, team=team, role=Role.OWNER)
+            _record(team=team, actor=user, member=user, action=MembershipChange.Action.ADDED,
+                    new_role=Role.OWNER)
+    except IntegrityError:  # made by someone else since the check
+        raise taken from None
     return team
 
 

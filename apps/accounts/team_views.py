@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.accounts.forms import MemberAddForm, MemberRoleForm
+from apps.accounts.forms import MemberAddForm, MemberRoleForm, TeamCreateForm
 from apps.accounts.models import Role, Team
 from apps.accounts.permissions import has_role, require_role, role_for
 from apps.accounts.selectors import (
@@ -21,15 +21,43 @@ from apps.accounts.selectors import (
     team_get_for_user,
     team_rows_for_user,
 )
-from apps.accounts.services import member_add, member_remove, member_role_change, user_find
+from apps.accounts.services import (
+    member_add,
+    member_remove,
+    member_role_change,
+    team_create,
+    user_find,
+)
 from apps.common.forms import add_service_errors
+
+
+def _teams_page(request: HttpRequest, *, form: TeamCreateForm | None = None,
+                status: int = 200) -> HttpResponse:
+    return render(request, "accounts/team_list.html",
+                  {"teams": team_rows_for_user(user=request.user),
+                   "form": form or TeamCreateForm()}, status=status)
 
 
 @login_required
 @require_GET
 def team_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/team_list.html",
-                  {"teams": team_rows_for_user(user=request.user)})
+    return _teams_page(request)
+
+
+@login_required
+@require_POST
+def team_create_view(request: HttpRequest) -> HttpResponse:
+    form = TeamCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            team = team_create(user=request.user, name=form.cleaned_data["name"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Made the team {team.name}: you are its owner. Add "
+                                      "people below.")
+            return redirect("accounts:member-list", pk=team.pk)
+    return _teams_page(request, form=form, status=400)
 
 
 def _members_page(request: HttpRequest, team: Team, *, form: MemberAddForm | None = None,

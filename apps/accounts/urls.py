@@ -12,6 +12,7 @@ urlpatterns = [
     path("tokens/new/", views.token_new, name="token-new"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path("teams/", team_views.team_list, name="team-list"),
+    path("teams/new/", team_views.team_create_view, name="team-create"),
     path("teams/<int:pk>/members/", team_views.member_list, name="member-list"),
     path("teams/<int:pk>/members/add/", team_views.member_add_view, name="member-add"),
     path("teams/<int:pk>/members/<int:user_pk>/role/", team_views.member_role_view,

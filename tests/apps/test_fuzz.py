@@ -369,6 +369,7 @@ ENDPOINTS = [
     # with JSON fields that people type (curriculum parameters, task options).
     # members, share links, health
     Endpoint("accounts:team-list", "GET"),
+    Endpoint("accounts:team-create", "POST", data=lambda w: {"name": "Fuzz team"}),
     Endpoint("accounts:member-list", "GET", lambda w: [w["team"].pk]),
     Endpoint("accounts:member-add", "POST", lambda w: [w["team"].pk],
              data=lambda w: {"who": "nobody@example.com", "role": "viewer"}),

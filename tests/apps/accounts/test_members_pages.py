@@ -195,3 +195,40 @@ def test_the_page_lists_changes_newest_first(client_for, team_a, owner, viewer, 
     assert [(c.action, c.member_username) for c in changes] == [
         ("removed", "erin"), ("role_changed", "bob"), ("added", "erin")]
     assert all(c.actor_username == "alice" for c in changes)
+
+
+def test_anyone_signed_in_makes_a_team_and_owns_it(client_for, erin, team_a):
+    client = client_for(erin)
+    home = client.get(reverse("core:home")).content.decode()
+    assert f'{reverse("accounts:team-list")}#team-create' in home  # a newcomer's way in
+    page = client.get(reverse("accounts:team-list")).content.decode()
+    assert "make one below" in page and reverse("accounts:team-create") in page
+    response = client.post(reverse("accounts:team-create"), {"name": "  Erin's lab "})
+    team = erin.memberships.get().team
+    assert response.status_code == 302 and response.url == members_url(team)
+    assert (team.name, role_for(erin, team)) == ("Erin's lab", "owner")
+    assert list(MembershipChange.objects.filter(team=team).values_list(
+        "actor_username", "action", "member_username", "new_role")) == [
+        ("erin", "added", "erin", "owner")]
+    assert "Erin&#x27;s lab" in client.get(reverse("accounts:team-list")).content.decode()
+
+
+@pytest.mark.parametrize(("name", "error"), [
+    ("", "This field is required"),
+    ("   ", "This field is required"),
+    ("team a", "exists already"),  # names are unique, whatever the case
+    ("x" * 101, "at most 100 characters"),
+])
+def test_a_bad_team_name_is_a_clear_error(client_for, erin, team_a, name, error):
+    response = client_for(erin).post(reverse("accounts:team-create"), {"name": name})
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    assert not erin.memberships.exists()
+
+
+def test_making_a_team_needs_a_sign_in_and_a_post(client, erin):
+    url = reverse("accounts:team-create")
+    assert client.post(url, {"name": "Lab"}).status_code == 302  # to the sign-in page
+    client.force_login(erin)
+    assert client.get(url).status_code == 405
+    assert not erin.memberships.exists()

@@ -35,6 +35,20 @@ def test_team_create_makes_the_creator_owner(owner):
     assert role_for(owner, team) == "owner"
 
 
+def test_team_create_refuses_a_taken_name_even_in_a_race(owner, team_a, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    from apps.accounts.models import Team
+
+    with pytest.raises(ValidationError, match="exists already"):
+        team_create(user=owner, name="TEAM A")
+    # another request made it between the check and the insert: the same clear error
+    monkeypatch.setattr(Team.objects, "filter", lambda **kw: Team.objects.none())
+    with pytest.raises(ValidationError, match="exists already"):
+        team_create(user=owner, name="Team A")
+    assert Team.objects.count() == 1
+
+
 def test_only_owners_manage_members(team_a, owner, editor, stranger):
     with pytest.raises(PermissionDenied):
         membership_set(user=editor, team=team_a, member=stranger, role="viewer")
