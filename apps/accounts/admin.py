@@ -86,9 +86,10 @@ class TeamAdmin(TeamScopedAdmin):
         if formset.model is not Membership:
             return super().save_formset(request, form, formset, change)
         team = form.instance
-        deleted = [row for row in formset.deleted_forms if row.instance.pk]
+        removed = formset.deleted_forms
+        deleted = [row for row in removed if row.instance.pk]
         changed = [row for row in formset.forms
-                   if row not in formset.deleted_forms and getattr(row, "cleaned_data", None)
+                   if row not in removed and getattr(row, "cleaned_data", None)
                    and (row.has_changed() or row.instance.pk is None)]
         # what the admin's history entry lists, as formset.save() would have set it
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []

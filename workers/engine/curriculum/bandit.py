@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Mapping
+from itertools import repeat
 from typing import Any
 
 from workers.engine.curriculum.alloc import (
@@ -170,7 +171,9 @@ class Dump(_LevelBandit):
 
     def update(self, *, round: int, signals: Mapping[int, ArmSignal]) -> None:
         for level, sig in self._check_signals(signals):
-            self.windows[level].extend([learning_signal(sig.success_rate)] * sig.trained)
+            window = self.windows[level]  # only its last maxlen entries can stay
+            window.extend(repeat(learning_signal(sig.success_rate),
+                                 min(sig.trained, window.maxlen)))
             self.counts[level] += sig.trained
 
     def level_scores(self) -> dict[int, float]:
