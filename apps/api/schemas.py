@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field
 
+from apps.accounts.services import TEAM_NAME_MAX
 from apps.common.db import INT32_MAX, INT32_MIN
 from apps.common.safejson import json_problem
 from apps.projects.models import MAX_SKILLS_PER_EXAMPLE, Example, Skill
@@ -67,6 +68,10 @@ class TeamOut(Schema):
 
 class TeamRoleOut(TeamOut):
     role: str = Field(description="your role in the team: viewer, editor or owner")
+
+
+class TeamIn(In):
+    name: Text(TEAM_NAME_MAX) = Field(min_length=1, description="unique, ignoring case")
 
 
 class ProjectFromFileIn(Schema):

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from apps.api.routers.common import READ_ERRORS, WRITE_ERRORS, caller, project_for
 from apps.api.routers.uploads import ImportJobOut, RowProblemOut, job_row
-from apps.api.schemas import Id
+from apps.api.schemas import Id, In
 from apps.projects import exports, imports
 from apps.projects.models import ImportJob
 from apps.runs import exports as run_exports
@@ -24,7 +24,7 @@ FormatName = Literal["ours", "openai", "trl", "trl_chat"]
 MAX_TEXT = 50 * 1024 * 1024
 
 
-class ImportIn(Schema):
+class ImportIn(In):
     content: str = Field(max_length=MAX_TEXT, description="the file's text (JSONL or CSV)")
     kind: Literal["jsonl", "csv"] = "jsonl"
     format: Literal["auto", "ours", "openai", "trl", "trl_chat"] = "auto"

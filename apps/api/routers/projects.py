@@ -7,6 +7,7 @@ from ninja import File, Form, Query, Router, Status, UploadedFile
 from apps.accounts.models import Role
 from apps.accounts.permissions import require_role, role_for
 from apps.accounts.selectors import team_get_for_user, team_rows_for_user
+from apps.accounts.services import team_create as team_create_service
 from apps.api.pagination import Cursor, Limit, paginate
 from apps.api.routers.common import PAGE_ERRORS, READ_ERRORS, WRITE_ERRORS, caller, project_for
 from apps.api.schemas import (
@@ -19,6 +20,7 @@ from apps.api.schemas import (
     ProjectFromFileIn,
     ProjectListOut,
     SkillOut,
+    TeamIn,
     TeamRoleOut,
 )
 from apps.projects.creation import project_create_from_jsonl
@@ -56,6 +58,14 @@ def _detail(request, project):
 def team_list(request):
     return [{"id": t.pk, "name": t.name, "role": t.my_role}
             for t in team_rows_for_user(user=caller(request))]
+
+
+@router.post("/teams", response={201: TeamRoleOut, **WRITE_ERRORS},
+             summary="Make a team (as the Teams page's New team form): you become its first "
+                     "owner; a name taken by any team, in any case, is refused")
+def team_create(request, body: TeamIn):
+    team = team_create_service(user=caller(request), name=body.name)
+    return Status(201, {"id": team.pk, "name": team.name, "role": Role.OWNER.value})
 
 
 @router.post("/projects", response={201: ProjectDetailOut, **WRITE_ERRORS},

@@ -16,6 +16,7 @@ class Operation:
     body: Callable[[dict], dict] | None = None
     query: tuple[str, ...] = ()  # query parameters it reads
     team_scoped: bool = True  # False: answers the same to everyone (no team's data)
+    anyone: bool = False  # a write anyone signed in may make (in no team of theirs yet)
     form: Callable[[dict], dict] | None = None  # a multipart body: fields, and files
 
     @property
@@ -101,6 +102,8 @@ def _file(name: str, content: bytes):
 
 OPERATIONS += [
     Operation("team_list", "GET", lambda w: "/teams", team_scoped=False),
+    Operation("team_create", "POST", lambda w: "/teams", body=lambda w: {"name": "Made by API"},
+              team_scoped=False, anyone=True),
     Operation("project_create_from_file", "POST", lambda w: "/projects",
               form=lambda w: {"team": str(w["project"].team_id), "name": "from a file",
                               "file": _file("items.jsonl", ITEMS_JSONL)}),

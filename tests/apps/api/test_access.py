@@ -13,6 +13,7 @@ from tests.apps.api.operations import BY_ID, OPERATIONS, call
 
 AUTH = ["token", "session"]
 WRITES = [op for op in OPERATIONS if op.writes]
+TEAM_WRITES = [op for op in WRITES if not op.anyone]  # a viewer of the team may not
 READS = [op for op in OPERATIONS if not op.writes]
 
 
@@ -52,6 +53,13 @@ def test_stranger_finds_nothing(op, auth, world, api_as):
         assert [p["id"] for p in response.data] == [world["b"]["project"].pk]
     elif op.id == "team_list":
         assert [t["id"] for t in response.data] == [world["b"]["project"].team_id]
+    elif op.id == "team_create":  # a team of their own, which nobody of team A is in
+        from apps.accounts.models import Membership
+
+        assert response.status_code == 201, response.data
+        assert response.data["role"] == "owner"
+        members = Membership.objects.filter(team_id=response.data["id"])
+        assert [(m.user, m.role) for m in members] == [(world["stranger"], "owner")]
     elif not op.team_scoped:
         assert response.status_code == 200
     else:
@@ -69,7 +77,7 @@ def test_viewer_reads(op, auth, world, api_as):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("auth", AUTH)
-@pytest.mark.parametrize("op", WRITES, ids=_ids(WRITES))
+@pytest.mark.parametrize("op", TEAM_WRITES, ids=_ids(TEAM_WRITES))
 def test_viewer_may_not_write(op, auth, world, api_as):
     from apps.compare.models import Comparison
     from apps.projects.models import Example

@@ -4,6 +4,7 @@ refused there by the database, so the API must refuse them first."""
 
 import pytest
 
+from apps.accounts.models import Team
 from apps.curricula.models import Curriculum
 from apps.projects.models import Example
 from apps.prompts.models import TeacherConfig
@@ -25,7 +26,7 @@ for _ in range(40):
 
 
 def _counts():
-    return [m.objects.count() for m in (Example, TeacherConfig, Curriculum, Run)]
+    return [m.objects.count() for m in (Example, TeacherConfig, Curriculum, Run, Team)]
 
 
 @pytest.mark.parametrize("raw, status", RAW, ids=[str(i) for i in range(len(RAW))])

@@ -42,6 +42,20 @@ def test_every_operation_has_responses_an_id_and_errors(schema):
     assert len(ids) == len(set(ids)), "operation ids must be unique"
 
 
+def test_every_json_body_refuses_unknown_fields(schema):
+    """Each request body derives from ``schemas.In`` (unknown fields and loose types are
+    refused), which the document shows as ``additionalProperties: false``."""
+    components = schema["components"]["schemas"]
+    bodies = [(path, method, content["schema"]["$ref"].rsplit("/", 1)[-1])
+              for path, operations in schema["paths"].items()
+              for method, op in operations.items()
+              for kind, content in op.get("requestBody", {}).get("content", {}).items()
+              if kind == "application/json"]
+    assert len(bodies) >= 10
+    loose = [b for b in bodies if components[b[2]].get("additionalProperties") is not False]
+    assert loose == []
+
+
 def test_both_ways_in_are_described(schema):
     schemes = schema["components"]["securitySchemes"]
     assert schemes["TokenAuth"] == {"type": "http", "scheme": "bearer"}

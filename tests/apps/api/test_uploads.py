@@ -210,3 +210,30 @@ def test_team_list_gives_each_role(owner, team_a, team_b, api_as):
     MembershipFactory(user=owner, team=team_b, role="viewer")
     data = api_as(owner).get("/teams").data
     assert [(t["name"], t["role"]) for t in data] == [("Team A", "owner"), ("Team B", "viewer")]
+
+
+def _import(client, project, **fields):
+    return client.post(f"/projects/{project.pk}/import",
+                       {"content": json.dumps(CHAT) + "\n", "default_skill": "add", **fields})
+
+
+def test_import_by_body_dry_run_saves_nothing(owner, project_a, data_dir, api_as):
+    response = _import(api_as(owner), project_a, dry_run=True)
+    assert response.status_code == 200, response.data
+    assert (response.data["good"], response.data["bad"], response.data["imported"]) == (1, 0, 0)
+    assert not Example.objects.filter(project=project_a).exists()
+    assert _stored(data_dir) == []
+
+
+@pytest.mark.parametrize("fields, name", [
+    ({"dryrun": True}, "dryrun"),  # a misspelt option must not turn a check into an import
+    ({"dry_run": "true"}, "dry_run"),  # loose types are refused too
+    ({"default_level": "2"}, "default_level"),
+])
+def test_import_by_body_refuses_unknown_options_and_loose_types(owner, project_a, data_dir,
+                                                                 api_as, fields, name):
+    response = _import(api_as(owner), project_a, **fields)
+    assert response.status_code == 422, response.data
+    assert any(name in key for key in response.data["errors"])
+    assert not Example.objects.filter(project=project_a).exists()
+    assert _stored(data_dir) == []
