@@ -30,6 +30,9 @@ class _ProgressRecorder:
     until it commits; so the counts go through a connection of their own (autocommit), and
     any page reads them from the row, with no shared cache needed. ``SKIP LOCKED``: an
     update never waits for a lock on the row (it is skipped, and the next one catches up).
+    Only on PostgreSQL: SQLite (the embedded default) lets one connection write at a time,
+    and the import's own transaction holds that lock until it commits, so there the counts
+    land once, with the job's final state.
     """
 
     def __init__(self, job_id: int):
@@ -50,6 +53,8 @@ class _ProgressRecorder:
                      "total_links": total}, force=done in (0, total))
 
     def _write(self, values: dict, *, force: bool) -> None:
+        if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+            return
         now = time.monotonic()
         if not force and now - self.last < PROGRESS_EVERY_S:
             return
