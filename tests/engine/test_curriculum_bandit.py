@@ -130,3 +130,25 @@ def test_dump_ignores_eval_results():
     before = d.state()
     d.plan(obs(1))  # the observation carries eval stats; they must not move the scores
     assert d.state() == before
+
+
+@pytest.mark.parametrize("name", ["sec", "dump"])
+def test_signal_unit_token_reads_the_share_of_answer_tokens_right(name):
+    """By answer, a level solved on no item has signal 0; by token the same level, with 30
+    of its 40 answer tokens right, has signal 2 * sqrt(.75 * .25)."""
+    never = ArmSignal(level=3, correct=0, samples=10, trained=10, token_hits=30, tokens=40)
+    by_answer, by_token = make(name), make(name, signal_unit="token")
+    assert by_answer.config["signal_unit"] == "answer"  # the papers' outcome reward
+    for s in (by_answer, by_token):
+        s.update(round=1, signals={3: never})
+    if name == "sec":
+        assert by_answer.q[3] == 0.0
+        assert by_token.q[3] == pytest.approx(0.5 * 2 * math.sqrt(0.75 * 0.25))
+    else:
+        assert list(by_answer.windows[3]) == [0.0] * 10
+        assert list(by_token.windows[3]) == pytest.approx([2 * math.sqrt(0.75 * 0.25)] * 10)
+
+
+def test_signal_unit_is_a_choice():
+    with pytest.raises(EngineError, match="signal_unit"):
+        make("sec", signal_unit="tokens")

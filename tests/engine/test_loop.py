@@ -283,3 +283,36 @@ def test_the_bandits_read_their_signal_from_signal_samples_items_a_level(tmp_pat
     assert len(asked) == 2  # one reading a round, 5 items of each level it trains on
     for record, counts in zip(summary.rounds[1:], asked, strict=True):
         assert counts == dict.fromkeys(record.level_samples, 5)
+
+
+@pytest.mark.parametrize("unit", ["answer", "token"])
+def test_sec_reads_its_signal_by_answer_or_by_token(tmp_path, monkeypatch, unit):
+    """By token, the loop scores the same signal items teacher-forced, and each level's
+    reward is the learning signal of its share of answer tokens right; by answer, no
+    token is scored."""
+    from workers.engine import loop
+    from workers.engine.curriculum.bandit import learning_signal
+
+    scored = []
+    real = loop.answer_token_hits
+
+    def counting(student, items, **kwargs):
+        hits = real(student, items, **kwargs)
+        scored.append((items, hits))
+        return hits
+
+    monkeypatch.setattr(loop, "answer_token_hits", counting)
+    spec = tiny_run_spec(rounds=2, curriculum={"strategy": "sec", "params": {
+        "signal_samples": 6, "signal_unit": unit}})
+    summary = run_loop(spec, artifacts_dir=tmp_path)
+    if unit == "answer":
+        assert scored == []
+        return
+    assert len(scored) == 2  # one reading a round, of 6 items a level
+    items, hits = scored[0]
+    rewards = summary.rounds[2].curriculum_state["last_rewards"]  # after round 1's reading
+    for level in {it.level for it in items}:
+        mine = [h for it, h in zip(items, hits, strict=True) if it.level == level]
+        assert len(mine) == 6
+        rate = sum(h for h, _ in mine) / sum(n for _, n in mine)
+        assert rewards[str(level)] == pytest.approx(learning_signal(rate))

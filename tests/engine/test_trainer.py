@@ -5,7 +5,7 @@ import torch
 
 from tests.engine.student_helpers import add_items, tiny_student
 from workers.engine.errors import EngineError, RunCancelled
-from workers.engine.trainer import IGNORE, Trainer, bucketed_batches, collate
+from workers.engine.trainer import IGNORE, Trainer, answer_token_hits, bucketed_batches, collate
 
 
 def test_labels_mask_prompt_and_padding():
@@ -99,3 +99,29 @@ def test_optimizer_state_round_trips():
 def test_empty_training_list_is_an_error():
     with pytest.raises(EngineError, match="empty"):
         Trainer(tiny_student(), lr=1e-3, batch_size=4).train([], steps=1, seed=0)
+
+
+def _hits_one_by_one(s, item):
+    """Answer tokens right for one item, unbatched: the model on the item alone."""
+    ids, n_prompt = s.encode_pair(item.prompt, item.answer)
+    with torch.no_grad():
+        logits = s.model(input_ids=torch.tensor([ids])).logits[0]
+    guesses = logits[n_prompt - 1: len(ids) - 1].argmax(-1).tolist()
+    return sum(g == t for g, t in zip(guesses, ids[n_prompt:], strict=True)), len(ids) - n_prompt
+
+
+def test_answer_token_hits_match_the_item_alone_and_leave_the_mode():
+    """Teacher-forced hits per item, batched with padding, equal the item scored alone
+    (answer digits and eos); before training few are right, after training more."""
+    s = tiny_student()
+    items = add_items(40, seed=3)
+    before = answer_token_hits(s, items, batch_size=16)
+    assert before == [_hits_one_by_one(s, it) for it in items]
+    assert [n for _, n in before] == [s.answer_length(it.answer) for it in items]
+    Trainer(s, lr=3e-3, batch_size=8).train(items, steps=60, seed=0)
+    s.model.train()
+    after = answer_token_hits(s, items, batch_size=7)
+    assert s.model.training  # the mode it was in is restored
+    s.model.eval()
+    assert after == [_hits_one_by_one(s, it) for it in items]
+    assert sum(h for h, _ in after) > sum(h for h, _ in before)

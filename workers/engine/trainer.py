@@ -253,6 +253,34 @@ class Trainer:
         return answer_loss(out.logits, batch["labels"])
 
 
+@torch.no_grad()
+def answer_token_hits(student: Student, items: list[Item], *,
+                      batch_size: int = 64) -> list[tuple[int, int]]:
+    """(answer tokens predicted right, answer tokens) per item, teacher-forced: at each
+    position of the answer (and its eos) the student's most likely next token is compared
+    with the reference's. Unlike a greedy answer, which is right or wrong as a whole, this
+    says how much of an answer a student that solves none of a level already gets."""
+    model = student.model
+    was_training = model.training
+    model.eval()
+    out: list[tuple[int, int]] = []
+    try:
+        for start in range(0, len(items), batch_size):
+            chunk = items[start: start + batch_size]
+            batch = collate(student, [student.encode_pair(it.prompt, it.answer) for it in chunk])
+            batch = {k: v.to(student.device) for k, v in batch.items()}
+            with student.autocast():
+                logits = model(input_ids=batch["input_ids"],
+                               attention_mask=batch["attention_mask"], use_cache=False).logits
+            labels = batch["labels"][:, 1:]
+            scored = labels != IGNORE
+            hits = (logits[:, :-1].argmax(-1) == labels) & scored
+            out.extend(zip(hits.sum(1).tolist(), scored.sum(1).tolist(), strict=True))
+    finally:
+        model.train(was_training)
+    return out
+
+
 def answer_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean next-token cross-entropy over the positions whose label is not -100."""
     shift_logits = logits[:, :-1].float()

@@ -3,7 +3,9 @@
 Both learn only from training signals (:meth:`update`), never from eval results. The learning
 signal of an arm whose training samples succeed at rate p is 2 * sqrt(p * (1 - p)): largest
 at p = 0.5, zero for levels the student always or never solves. p is read from
-``signal_samples`` training items of the level, answered before the round trains on them.
+``signal_samples`` training items of the level, answered before the round trains on them:
+the share answered right (``signal_unit`` "answer", the default) or the share of their
+answer tokens predicted right ("token").
 """
 
 from __future__ import annotations
@@ -43,6 +45,18 @@ _SIGNAL_SAMPLES = Param(
     min=1, max=10000,
 )
 
+# Whether p is the share of whole answers right (the papers' outcome reward) or of answer
+# tokens right. A student trained from scratch solves no answer of a hard level for many
+# rounds: read by answer, that level's signal is 0 and it is starved; read by token, its p
+# rises from the first round (the easy digits come first) and its signal with it.
+_SIGNAL_UNIT = Param(
+    "signal_unit", "choice", "answer",
+    "answer: p is the share of the level's sampled items answered right (greedy), as the "
+    "papers' outcome reward; token: the share of their answer tokens the student predicts "
+    "right (teacher-forced), which is above 0 before the student solves any item",
+    choices=("answer", "token"),
+)
+
 _SAMPLING = Param(
     "sampling", "choice", "multinomial",
     "multinomial: each item's level drawn from p (seeded by run seed and round); "
@@ -55,6 +69,11 @@ def learning_signal(success_rate: float) -> float:
     """2 * sqrt(p * (1 - p)) for supervised training."""
     p = min(max(success_rate, 0.0), 1.0)
     return 2.0 * math.sqrt(p * (1.0 - p))
+
+
+def signal_rate(sig: ArmSignal, unit: str) -> float:
+    """The p of an arm's learning signal, by whole answer or by answer token."""
+    return sig.token_rate if unit == "token" else sig.success_rate
 
 
 class _LevelBandit(Strategy):
@@ -103,6 +122,7 @@ class Sec(_LevelBandit):
               min=1e-6, max=1e6),
         Param("alpha", "float", 0.5, "step size of the value update", min=0.0, max=1.0),
         _SIGNAL_SAMPLES,
+        _SIGNAL_UNIT,
         _SAMPLING,
     )
 
@@ -116,7 +136,7 @@ class Sec(_LevelBandit):
         alpha = self.config["alpha"]
         self.rewards = {}
         for level, sig in self._check_signals(signals):
-            r = learning_signal(sig.success_rate)
+            r = learning_signal(signal_rate(sig, self.config["signal_unit"]))
             self.q[level] = alpha * r + (1.0 - alpha) * self.q[level]
             self.rewards[level] = r
         self.updates += 1
@@ -160,6 +180,7 @@ class Dump(_LevelBandit):
               "remembers (its most recent ones)", min=1, max=100000),
         Param("tau", "float", 0.1, "softmax temperature over UCB scores", min=1e-6, max=1e6),
         _SIGNAL_SAMPLES,
+        _SIGNAL_UNIT,
         _SAMPLING,
     )
 
@@ -172,8 +193,8 @@ class Dump(_LevelBandit):
     def update(self, *, round: int, signals: Mapping[int, ArmSignal]) -> None:
         for level, sig in self._check_signals(signals):
             window = self.windows[level]  # only its last maxlen entries can stay
-            window.extend(repeat(learning_signal(sig.success_rate),
-                                 min(sig.trained, window.maxlen)))
+            signal = learning_signal(signal_rate(sig, self.config["signal_unit"]))
+            window.extend(repeat(signal, min(sig.trained, window.maxlen)))
             self.counts[level] += sig.trained
 
     def level_scores(self) -> dict[int, float]:

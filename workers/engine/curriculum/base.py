@@ -121,16 +121,24 @@ class Observation:
 @dataclass(frozen=True)
 class ArmSignal:
     """Training signal of one arm (level): the student's successes on ``samples`` of the
-    round's training items of the level, of which the round trains on ``trained`` (draws)."""
+    round's training items of the level, of which the round trains on ``trained`` (draws).
+    When the strategy reads its signal by token, ``token_hits`` of the ``tokens`` answer
+    tokens of those samples were predicted right (teacher-forced)."""
 
     level: int
     correct: int
     samples: int
     trained: int = 0
+    token_hits: int = 0
+    tokens: int = 0
 
     @property
     def success_rate(self) -> float:
         return self.correct / self.samples if self.samples else 0.0
+
+    @property
+    def token_rate(self) -> float:
+        return self.token_hits / self.tokens if self.tokens else 0.0
 
 
 @dataclass(frozen=True)
