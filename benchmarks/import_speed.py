@@ -12,6 +12,10 @@ measurement runs in a fresh process, so its peak RSS (``ru_maxrss``) is its own.
     .venv/bin/python benchmarks/import_speed.py --rows 100000         # throughput only
     .venv/bin/python benchmarks/import_speed.py --big-mib 200         # memory only
     .venv/bin/python benchmarks/import_speed.py --big-mib 200 --prompt-bytes 40  # 2M rows
+    .venv/bin/python benchmarks/import_speed.py --rows 100000 --without-link-fks
+
+``--without-link-fks`` is a what-if, not a setting of the product: it drops the skill links'
+two foreign keys in the scratch database before importing, to measure what they cost.
 """
 
 from __future__ import annotations
@@ -65,7 +69,18 @@ def backend_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(url: str, path: Path) -> dict:
+def drop_link_fks(connection) -> list[str]:
+    """Drop the foreign keys of the Skill-Map (``projects_exampleskill``); their names."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conname FROM pg_constraint WHERE contype = 'f' AND "
+                       "conrelid = 'projects_exampleskill'::regclass")
+        names = [row[0] for row in cursor.fetchall()]
+        for name in names:
+            cursor.execute(f'ALTER TABLE projects_exampleskill DROP CONSTRAINT "{name}"')
+    return names
+
+
+def measure(url: str, path: Path, *, without_link_fks: bool = False) -> dict:
     """Check and import ``path`` into a new project (in this process)."""
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
@@ -82,6 +97,7 @@ def measure(url: str, path: Path) -> dict:
     from apps.projects.models import Example, Project
 
     call_command("migrate", verbosity=0)
+    dropped = drop_link_fks(connection) if without_link_fks else []
     settings.DATA_DIR = Path(tempfile.mkdtemp(prefix="import-bench-"))
     user = get_user_model().objects.create_user(f"bench-{os.getpid()}", password="x" * 16)
     team = Team.objects.create(name=f"Bench {os.getpid()}")
@@ -110,6 +126,7 @@ def measure(url: str, path: Path) -> dict:
     assert result["imported"] == check.good == Example.objects.filter(project=project).count()
     n = check.good
     return {
+        "link_fks_dropped": len(dropped),
         "rows": n, "bad": check.bad, "file_mib": round(path.stat().st_size / 2**20, 1),
         "check_s": round(checked - start, 2), "import_s": round(done - checked, 2),
         # the import's two steps as its progress shows them: rows, then skill links
@@ -129,9 +146,10 @@ def measure(url: str, path: Path) -> dict:
     }
 
 
-def in_child(url: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", str(path), "--database", url],
-                         check=True, stdout=subprocess.PIPE, text=True)
+def in_child(url: str, path: Path, *, without_link_fks: bool = False) -> dict:
+    extra = ["--without-link-fks"] if without_link_fks else []
+    out = subprocess.run([sys.executable, __file__, "--child", str(path), "--database", url,
+                          *extra], check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -142,10 +160,13 @@ def main() -> None:
     p.add_argument("--big-mib", type=int, default=None, help="memory: size of the big file")
     p.add_argument("--prompt-bytes", type=int, default=2000,
                    help="memory: the length of each prompt of the big file")
+    p.add_argument("--without-link-fks", action="store_true",
+                   help="what-if: drop the skill links' foreign keys before importing")
     p.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        print(json.dumps(measure(args.database, args.child)))
+        print(json.dumps(measure(args.database, args.child,
+                                 without_link_fks=args.without_link_fks)))
         return
     if args.rows is None and args.big_mib is None:
         args.rows, args.big_mib = 100_000, 200
@@ -155,13 +176,15 @@ def main() -> None:
         if args.rows:
             small = Path(tmp) / "rows.jsonl"
             write_file(small, rows=args.rows)
-            results["throughput"] = in_child(args.database, small)
+            results["throughput"] = in_child(args.database, small,
+                                             without_link_fks=args.without_link_fks)
             print(json.dumps({"throughput": results["throughput"]}), flush=True)
             small.unlink()
         if args.big_mib:
             big = Path(tmp) / "big.jsonl"
             write_file(big, mib=args.big_mib, prompt_bytes=args.prompt_bytes)
-            results["memory"] = in_child(args.database, big)
+            results["memory"] = in_child(args.database, big,
+                                         without_link_fks=args.without_link_fks)
     print(json.dumps(results, indent=2))
 
 
