@@ -48,9 +48,11 @@ def member_list_for_team(*, team: Team) -> QuerySet[Membership]:
 
 
 def member_get(*, team: Team, user_pk: int) -> Membership:
-    """A member of ``team`` by their user id, or Http404."""
+    """A member of ``team`` by their user id, or Http404 (an id out of the column's range
+    too: ``user__id`` is the id field's own lookup, which knows its range, where ``user_id``
+    would hand SQLite an integer it cannot hold)."""
     return get_object_or_404(Membership.objects.select_related("user"), team=team,
-                             user_id=user_pk)
+                             user__id=user_pk)
 
 
 def membership_change_list(*, team: Team, limit: int = 100) -> list[MembershipChange]:

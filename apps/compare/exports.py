@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Avg, Case, CharField, Count, F, Min, StdDev, Value, When
+from django.db.models import Case, CharField, F, Value, When
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
@@ -151,17 +151,23 @@ def comparison_csv_rows(*, project, selection: Selection) -> list[dict]:
 
 def _skill_aggregates(runs_by_label: dict[str, list[int]]):
     """(label, steps, first round index, skill id, runs, mean, sample std or None) of the
-    per-skill accuracies, per label x training steps x skill, in one query."""
+    per-skill accuracies, per label x training steps x skill: the values in one query, the
+    mean and std in Python (``mean_std``), the same on every database (SQLite's sample
+    standard deviation fails on a group of one value)."""
     label = Case(*[When(run_id__in=pks, then=Value(name))
                    for name, pks in runs_by_label.items()], output_field=CharField())
     ids = [pk for pks in runs_by_label.values() for pk in pks]
-    return (
-        SkillStat.objects.filter(run_id__in=ids, evaluated__gt=0).order_by()
-        .annotate(label=label, steps=F("round__index") * F("run__steps_per_round"))
-        .values_list("label", "steps", "skill_id")
-        .annotate(first=Min("round__index"), n=Count("pk"), mean=Avg("accuracy"),
-                  std=StdDev("accuracy", sample=True))
-    )
+    rows = (SkillStat.objects.filter(run_id__in=ids, evaluated__gt=0, accuracy__isnull=False)
+            .order_by().annotate(label=label, steps=F("round__index") * F("run__steps_per_round"))
+            .values_list("label", "steps", "skill_id", "round__index", "accuracy"))
+    groups: dict[tuple, list] = {}
+    for name, steps, skill_id, index, accuracy in rows.iterator():
+        group = groups.setdefault((name, steps, skill_id), [index, []])
+        group[0] = min(group[0], index)
+        group[1].append(accuracy)
+    for (name, steps, skill_id), (first, values) in groups.items():
+        mean, std = mean_std(values)
+        yield name, steps, skill_id, first, len(values), mean, std if len(values) > 1 else None
 
 
 def comparison_csv(*, project, selection: Selection) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, Subquery
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Coalesce
@@ -95,15 +96,25 @@ def dashboard_rows(*, run: Run) -> dict:
     return {"rounds": rounds, "stats": stats, "skills": skills, "levels": levels}
 
 
+def _blamed_on(qs, skill: str):
+    """The failures of ``qs`` blamed on ``skill``: JSON containment where the database has
+    it (PostgreSQL); on SQLite, which has none, the round's failures (a few hundred at most,
+    as the worker keeps only some) are read and matched here."""
+    if connection.vendor == "postgresql":
+        return qs.filter(blamed__contains=[skill])
+    return qs.filter(pk__in=[pk for pk, blamed in qs.values_list("pk", "blamed")
+                             if skill in blamed])
+
+
 def failures_for_cell(*, run: Run, round_index: int, skill: str,
                       limit: int = FAILURES_SHOWN) -> dict:
     """The failed items of ``skill`` in round ``round_index`` (those whose failure was blamed
     on it; held-out failures are not diagnosed and so in no cell), in the order stored:
     ``{round, skill, items, shown, stored, failed}`` where ``failed`` is the profile's count
     (the worker keeps only some: ``workers.engine.records.failure_rows``); three queries at
-    most."""
-    qs = EvalFailure.objects.filter(run=run, round__index=round_index,
-                                    blamed__contains=[skill]).order_by("id")
+    most on PostgreSQL."""
+    qs = _blamed_on(EvalFailure.objects.filter(run=run, round__index=round_index),
+                    skill).order_by("id")
     items = list(qs.values("item_id", "prompt", "answer", "prediction", "level", "skills",
                            "blamed", "held_out")[:limit])
     stored = len(items) if len(items) < limit else qs.count()
