@@ -157,7 +157,7 @@ def _skill_aggregates(runs_by_label: dict[str, list[int]]):
     label = Case(*[When(run_id__in=pks, then=Value(name))
                    for name, pks in runs_by_label.items()], output_field=CharField())
     ids = [pk for pks in runs_by_label.values() for pk in pks]
-    rows = (SkillStat.objects.filter(run_id__in=ids, evaluated__gt=0, accuracy__isnull=False)
+    rows = (SkillStat.objects.filter(run_id__in=ids, evaluated__gt=0)
             .order_by().annotate(label=label, steps=F("round__index") * F("run__steps_per_round"))
             .values_list("label", "steps", "skill_id", "round__index", "accuracy"))
     groups: dict[tuple, list] = {}

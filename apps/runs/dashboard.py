@@ -98,8 +98,8 @@ def dashboard_rows(*, run: Run) -> dict:
 
 def _blamed_on(qs, skill: str):
     """The failures of ``qs`` blamed on ``skill``: JSON containment where the database has
-    it (PostgreSQL); on SQLite, which has none, the round's failures (a few hundred at most,
-    as the worker keeps only some) are read and matched here."""
+    it (PostgreSQL); on SQLite, which has none, the round's failures (500 at most, as the
+    worker keeps only some) are read and matched here."""
     if connection.vendor == "postgresql":
         return qs.filter(blamed__contains=[skill])
     return qs.filter(pk__in=[pk for pk, blamed in qs.values_list("pk", "blamed")

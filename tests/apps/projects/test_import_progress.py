@@ -151,7 +151,7 @@ def test_a_failure_while_linking_saves_nothing(owner, project_a, settings, tmp_p
     assert not project_a.skills.filter(name="new_skill").exists()
 
 
-def test_on_sqlite_no_second_connection_writes(project_a):
+def test_the_recorder_writes_on_postgresql_only(project_a):
     """The embedded default: a count written beside the import's own write lock would fail
     (SQLite has one writer at a time), so the recorder writes nothing there."""
     job = ImportJob.objects.create(project=project_a, token="0" * 32, total_rows=10)
