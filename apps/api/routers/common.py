@@ -1,5 +1,11 @@
-"""What every router shares: the error answers each operation declares, and access to the
-caller's project (a project of another team is not found)."""
+"""What every router shares: the error answers each operation declares, access to the
+caller's project (a project of another team is not found), and the check that a multipart
+form names no field its schema does not have."""
+
+from collections.abc import Iterable
+
+from ninja import Schema
+from ninja.errors import ValidationError as SchemaError
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import require_role
@@ -24,3 +30,15 @@ def project_for(request, project_id: int, *, write: bool = False) -> Project:
     if write:
         require_role(caller(request), project.team, Role.EDITOR)
     return project
+
+
+def refuse_unknown_form_fields(request, schema: type[Schema],
+                               files: Iterable[str] = ("file",)) -> None:
+    """A 422 for form fields or files the operation does not take, as a JSON body's unknown
+    fields get (ninja reads only the fields it knows from a form, so a misspelt option would
+    otherwise be dropped in silence and its default used)."""
+    unknown = sorted(set(request.POST) - set(schema.model_fields))
+    unknown += sorted(set(request.FILES) - set(files))
+    if unknown:
+        raise SchemaError([{"loc": ("form", name), "msg": "Extra inputs are not permitted",
+                            "type": "extra_forbidden"} for name in unknown])

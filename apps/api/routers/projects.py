@@ -9,7 +9,14 @@ from apps.accounts.permissions import require_role, role_for
 from apps.accounts.selectors import team_get_for_user, team_rows_for_user
 from apps.accounts.services import team_create as team_create_service
 from apps.api.pagination import Cursor, Limit, paginate
-from apps.api.routers.common import PAGE_ERRORS, READ_ERRORS, WRITE_ERRORS, caller, project_for
+from apps.api.routers.common import (
+    PAGE_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    caller,
+    project_for,
+    refuse_unknown_form_fields,
+)
 from apps.api.schemas import (
     ExampleBulkIn,
     ExampleBulkOut,
@@ -73,6 +80,7 @@ def team_create(request, body: TeamIn):
                      "JSONL tab): refused whole if any line is bad, each named")
 def project_create_from_file(request, file: File[UploadedFile],
                              fields: Form[ProjectFromFileIn]):
+    refuse_unknown_form_fields(request, ProjectFromFileIn)
     team = team_get_for_user(user=caller(request), pk=fields.team)
     require_role(caller(request), team, Role.EDITOR)
     if file.size is not None and file.size > settings.STUDIO_MAX_UPLOAD_BYTES:

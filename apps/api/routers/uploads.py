@@ -10,7 +10,12 @@ from typing import Literal
 from ninja import File, Form, Path, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
-from apps.api.routers.common import WRITE_ERRORS, caller, project_for
+from apps.api.routers.common import (
+    WRITE_ERRORS,
+    caller,
+    project_for,
+    refuse_unknown_form_fields,
+)
 from apps.api.schemas import Id
 from apps.common.db import INT32_MAX
 from apps.projects import imports
@@ -86,6 +91,7 @@ def job_row(job) -> dict:
                      "nothing is saved; then import the good rows or cancel")
 def upload_check(request, project_id: Id, file: File[UploadedFile],
                  options: Form[UploadIn]):
+    refuse_unknown_form_fields(request, UploadIn)
     project = project_for(request, project_id, write=True)
     token, check, used = imports.import_upload(
         user=caller(request), project=project, chunks=file.chunks(), filename=file.name or "",

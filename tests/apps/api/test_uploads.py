@@ -237,3 +237,23 @@ def test_import_by_body_refuses_unknown_options_and_loose_types(owner, project_a
     assert any(name in key for key in response.data["errors"])
     assert not Example.objects.filter(project=project_a).exists()
     assert _stored(data_dir) == []
+
+
+@pytest.mark.parametrize("fields", [
+    {"defualt_level": "4"},  # misspelt: the default level would be used in silence
+    {"fromat": "trl"},
+    {"second": SimpleUploadedFile("b.jsonl", b"{}\n")},  # a file the operation does not take
+])
+def test_a_multipart_upload_refuses_unknown_fields(owner, project_a, data_dir, api_as, fields):
+    response = _upload(api_as(owner), project_a, **fields)
+    assert response.status_code == 422, response.data
+    assert list(response.data["errors"]) == [next(iter(fields))]
+    assert _stored(data_dir) == []
+    assert not Example.objects.filter(project=project_a).exists()
+
+
+def test_a_project_from_a_file_refuses_unknown_fields(editor, team_a, data_dir, api_as):
+    response = _create(api_as(editor), team_a, eval_shar="0.5")
+    assert response.status_code == 422, response.data
+    assert response.data["errors"] == {"eval_shar": ["Extra inputs are not permitted"]}
+    assert not Project.objects.filter(name="from a file").exists()
