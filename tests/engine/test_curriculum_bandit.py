@@ -149,6 +149,26 @@ def test_signal_unit_token_reads_the_share_of_answer_tokens_right(name):
         assert list(by_token.windows[3]) == pytest.approx([2 * math.sqrt(0.75 * 0.25)] * 10)
 
 
+@pytest.mark.parametrize("name", ["sec", "dump"])
+def test_signal_unit_gradient_is_largest_where_the_reference_is_least_likely(name):
+    """As a gradient, a level the student gives the reference tokens a mean probability of
+    0.1 has signal 0.9 (the papers' answer signal: 0, never solved), a mastered one 0.05."""
+    unknown = ArmSignal(level=3, correct=0, samples=10, trained=10, token_hits=2, tokens=40,
+                        token_prob=4.0)
+    mastered = ArmSignal(level=1, correct=10, samples=10, trained=10, token_hits=40,
+                         tokens=40, token_prob=38.0)
+    s = make(name, signal_unit="gradient")
+    s.update(round=1, signals={1: mastered, 3: unknown})
+    if name == "sec":
+        assert s.q[3] == pytest.approx(0.5 * 0.9)
+        assert s.q[1] == pytest.approx(0.5 * 0.05)
+    else:
+        assert list(s.windows[3]) == pytest.approx([0.9] * 10)
+        assert list(s.windows[1]) == pytest.approx([0.05] * 10)
+    probs = s.level_probabilities()
+    assert probs[3] > 10 * probs[1]
+
+
 def test_signal_unit_is_a_choice():
     with pytest.raises(EngineError, match="signal_unit"):
         make("sec", signal_unit="tokens")

@@ -285,23 +285,23 @@ def test_the_bandits_read_their_signal_from_signal_samples_items_a_level(tmp_pat
         assert counts == dict.fromkeys(record.level_samples, 5)
 
 
-@pytest.mark.parametrize("unit", ["answer", "token"])
-def test_sec_reads_its_signal_by_answer_or_by_token(tmp_path, monkeypatch, unit):
-    """By token, the loop scores the same signal items teacher-forced, and each level's
-    reward is the learning signal of its share of answer tokens right; by answer, no
-    token is scored."""
+@pytest.mark.parametrize("unit", ["answer", "token", "gradient"])
+def test_sec_reads_its_signal_by_answer_by_token_or_as_a_gradient(tmp_path, monkeypatch, unit):
+    """By token (or as a gradient), the loop scores the same signal items teacher-forced,
+    and each level's reward is the learning signal of its share of answer tokens right (or
+    1 - the mean probability of the reference tokens); by answer, no token is scored."""
     from workers.engine import loop
     from workers.engine.curriculum.bandit import learning_signal
 
     scored = []
-    real = loop.answer_token_hits
+    real = loop.answer_token_scores
 
     def counting(student, items, **kwargs):
-        hits = real(student, items, **kwargs)
-        scored.append((items, hits))
-        return hits
+        scores = real(student, items, **kwargs)
+        scored.append((items, scores))
+        return scores
 
-    monkeypatch.setattr(loop, "answer_token_hits", counting)
+    monkeypatch.setattr(loop, "answer_token_scores", counting)
     spec = tiny_run_spec(rounds=2, curriculum={"strategy": "sec", "params": {
         "signal_samples": 6, "signal_unit": unit}})
     summary = run_loop(spec, artifacts_dir=tmp_path)
@@ -309,10 +309,13 @@ def test_sec_reads_its_signal_by_answer_or_by_token(tmp_path, monkeypatch, unit)
         assert scored == []
         return
     assert len(scored) == 2  # one reading a round, of 6 items a level
-    items, hits = scored[0]
+    items, scores = scored[0]
     rewards = summary.rounds[2].curriculum_state["last_rewards"]  # after round 1's reading
     for level in {it.level for it in items}:
-        mine = [h for it, h in zip(items, hits, strict=True) if it.level == level]
+        mine = [sc for it, sc in zip(items, scores, strict=True) if it.level == level]
         assert len(mine) == 6
-        rate = sum(h for h, _ in mine) / sum(n for _, n in mine)
-        assert rewards[str(level)] == pytest.approx(learning_signal(rate))
+        tokens = sum(sc.tokens for sc in mine)
+        want = (1 - sum(sc.prob for sc in mine) / tokens if unit == "gradient"
+                else learning_signal(sum(sc.hits for sc in mine) / tokens))
+        assert 0.0 <= want <= 1.0
+        assert rewards[str(level)] == pytest.approx(want)

@@ -5,7 +5,13 @@ import torch
 
 from tests.engine.student_helpers import add_items, tiny_student
 from workers.engine.errors import EngineError, RunCancelled
-from workers.engine.trainer import IGNORE, Trainer, answer_token_hits, bucketed_batches, collate
+from workers.engine.trainer import (
+    IGNORE,
+    Trainer,
+    answer_token_scores,
+    bucketed_batches,
+    collate,
+)
 
 
 def test_labels_mask_prompt_and_padding():
@@ -101,27 +107,40 @@ def test_empty_training_list_is_an_error():
         Trainer(tiny_student(), lr=1e-3, batch_size=4).train([], steps=1, seed=0)
 
 
-def _hits_one_by_one(s, item):
-    """Answer tokens right for one item, unbatched: the model on the item alone."""
+def _score_one_by_one(s, item):
+    """Answer tokens right and the reference tokens' summed probability for one item,
+    unbatched: the model on the item alone."""
     ids, n_prompt = s.encode_pair(item.prompt, item.answer)
     with torch.no_grad():
         logits = s.model(input_ids=torch.tensor([ids])).logits[0]
-    guesses = logits[n_prompt - 1: len(ids) - 1].argmax(-1).tolist()
-    return sum(g == t for g, t in zip(guesses, ids[n_prompt:], strict=True)), len(ids) - n_prompt
+    answer = logits[n_prompt - 1: len(ids) - 1].float()
+    reference = torch.tensor(ids[n_prompt:])
+    hits = int((answer.argmax(-1) == reference).sum())
+    prob = float(answer.softmax(-1).gather(-1, reference.unsqueeze(-1)).sum())
+    return hits, len(ids) - n_prompt, prob
 
 
-def test_answer_token_hits_match_the_item_alone_and_leave_the_mode():
-    """Teacher-forced hits per item, batched with padding, equal the item scored alone
-    (answer digits and eos); before training few are right, after training more."""
+def _assert_scores(got, items, s):
+    want = [_score_one_by_one(s, it) for it in items]
+    assert [(g.hits, g.tokens) for g in got] == [(h, n) for h, n, _ in want]
+    assert [g.prob for g in got] == pytest.approx([p for _, _, p in want], abs=1e-5)
+
+
+def test_answer_token_scores_match_the_item_alone_and_leave_the_mode():
+    """Teacher-forced hits and reference-token probabilities per item, batched with padding,
+    equal the item scored alone (answer digits and eos); before training few are right and
+    the reference is unlikely, after training more are right and it is likelier."""
     s = tiny_student()
     items = add_items(40, seed=3)
-    before = answer_token_hits(s, items, batch_size=16)
-    assert before == [_hits_one_by_one(s, it) for it in items]
-    assert [n for _, n in before] == [s.answer_length(it.answer) for it in items]
+    before = answer_token_scores(s, items, batch_size=16)
+    _assert_scores(before, items, s)
+    assert [sc.tokens for sc in before] == [s.answer_length(it.answer) for it in items]
+    assert all(0.0 < sc.prob < sc.tokens for sc in before)
     Trainer(s, lr=3e-3, batch_size=8).train(items, steps=60, seed=0)
     s.model.train()
-    after = answer_token_hits(s, items, batch_size=7)
+    after = answer_token_scores(s, items, batch_size=7)
     assert s.model.training  # the mode it was in is restored
     s.model.eval()
-    assert after == [_hits_one_by_one(s, it) for it in items]
-    assert sum(h for h, _ in after) > sum(h for h, _ in before)
+    _assert_scores(after, items, s)
+    assert sum(sc.hits for sc in after) > sum(sc.hits for sc in before)
+    assert sum(sc.prob for sc in after) > sum(sc.prob for sc in before)

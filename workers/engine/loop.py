@@ -57,7 +57,7 @@ from workers.engine.student import (
 )
 from workers.engine.tasks import build_family
 from workers.engine.tasks.base import Item, TaskFamily
-from workers.engine.trainer import Trainer, TrainProgress, answer_token_hits
+from workers.engine.trainer import TokenScore, Trainer, TrainProgress, answer_token_scores
 
 __all__ = [  # records, seeds and assembly are re-exported for older importers
     "CHECKPOINTS", "ProgressEvent", "RoundRecord", "RunHooks", "RunSummary", "build_strategy",
@@ -192,19 +192,20 @@ class _Run:
             chosen.extend(rng.sample(unique, min(k, len(unique))))
         verdicts = evaluate_items(self.student, self.family, chosen, split="train",
                                   should_stop=self.hooks.should_stop)
-        by_token = self.strategy.config.get("signal_unit") == "token"
-        hits = (answer_token_hits(self.student, chosen) if by_token
-                else [(0, 0)] * len(chosen))
-        out: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-        for v, (hit, tokens) in zip(verdicts, hits, strict=True):
+        by_token = self.strategy.config.get("signal_unit") in ("token", "gradient")
+        scores = (answer_token_scores(self.student, chosen) if by_token
+                  else [TokenScore(0, 0, 0.0)] * len(chosen))
+        out: dict[int, list] = defaultdict(lambda: [0, 0, 0, 0, 0.0])
+        for v, score in zip(verdicts, scores, strict=True):
             row = out[v.level]
             row[0] += int(v.correct)
             row[1] += 1
-            row[2] += hit
-            row[3] += tokens
+            row[2] += score.hits
+            row[3] += score.tokens
+            row[4] += score.prob
         return {lv: ArmSignal(level=lv, correct=c, samples=n, trained=len(by_level[lv]),
-                              token_hits=h, tokens=t)
-                for lv, (c, n, h, t) in out.items()}
+                              token_hits=h, tokens=t, token_prob=pr)
+                for lv, (c, n, h, t, pr) in out.items()}
 
     def train(self, round_: int, train: list[Item]):
         spec = self.spec

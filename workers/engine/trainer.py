@@ -22,6 +22,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 
@@ -253,17 +254,27 @@ class Trainer:
         return answer_loss(out.logits, batch["labels"])
 
 
+class TokenScore(NamedTuple):
+    """One item's answer scored teacher-forced: tokens predicted right, answer tokens, and
+    the summed probability the student gives the reference token at each of them."""
+
+    hits: int
+    tokens: int
+    prob: float
+
+
 @torch.no_grad()
-def answer_token_hits(student: Student, items: list[Item], *,
-                      batch_size: int = 64) -> list[tuple[int, int]]:
-    """(answer tokens predicted right, answer tokens) per item, teacher-forced: at each
-    position of the answer (and its eos) the student's most likely next token is compared
-    with the reference's. Unlike a greedy answer, which is right or wrong as a whole, this
-    says how much of an answer a student that solves none of a level already gets."""
+def answer_token_scores(student: Student, items: list[Item], *,
+                        batch_size: int = 64) -> list[TokenScore]:
+    """A :class:`TokenScore` per item, teacher-forced: at each position of the answer (and
+    its eos) the student's most likely next token is compared with the reference's, and the
+    probability it gives the reference token is added up. Unlike a greedy answer, which is
+    right or wrong as a whole, this says how much of an answer a student that solves none
+    of a level already gets."""
     model = student.model
     was_training = model.training
     model.eval()
-    out: list[tuple[int, int]] = []
+    out: list[TokenScore] = []
     try:
         for start in range(0, len(items), batch_size):
             chunk = items[start: start + batch_size]
@@ -272,10 +283,14 @@ def answer_token_hits(student: Student, items: list[Item], *,
             with student.autocast():
                 logits = model(input_ids=batch["input_ids"],
                                attention_mask=batch["attention_mask"], use_cache=False).logits
+            logits = logits[:, :-1].float()
             labels = batch["labels"][:, 1:]
             scored = labels != IGNORE
-            hits = (logits[:, :-1].argmax(-1) == labels) & scored
-            out.extend(zip(hits.sum(1).tolist(), scored.sum(1).tolist(), strict=True))
+            hits = (logits.argmax(-1) == labels) & scored
+            probs = logits.softmax(-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+            probs = (probs * scored).sum(1)
+            out.extend(TokenScore(h, n, p) for h, n, p in zip(
+                hits.sum(1).tolist(), scored.sum(1).tolist(), probs.tolist(), strict=True))
     finally:
         model.train(was_training)
     return out

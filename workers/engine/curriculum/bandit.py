@@ -6,6 +6,15 @@ at p = 0.5, zero for levels the student always or never solves. p is read from
 ``signal_samples`` training items of the level, answered before the round trains on them:
 the share answered right (``signal_unit`` "answer", the default) or the share of their
 answer tokens predicted right ("token").
+
+``signal_unit`` "gradient" replaces the papers' signal by its supervised counterpart. In
+reinforcement learning the mean absolute advantage, 2 * p * (1 - p) for a 0/1 reward, is the
+size of the policy gradient an item gives: none for an item always or never solved. In
+supervised training on the reference answer the gradient of the cross-entropy with respect
+to a position's logits is softmax - onehot, whose L1 norm is 2 * (1 - q) where q is the
+probability the student gives the reference token. So the arm's signal is the mean of
+1 - q over its sampled items' answer tokens (teacher-forced): 1 for a level the student has
+no idea of, 0 for one it predicts with certainty.
 """
 
 from __future__ import annotations
@@ -46,15 +55,19 @@ _SIGNAL_SAMPLES = Param(
 )
 
 # Whether p is the share of whole answers right (the papers' outcome reward) or of answer
-# tokens right. A student trained from scratch solves no answer of a hard level for many
-# rounds: read by answer, that level's signal is 0 and it is starved; read by token, its p
-# rises from the first round (the easy digits come first) and its signal with it.
+# tokens right, or the signal is the supervised gradient's size. A student trained from
+# scratch solves no answer of a hard level for many rounds: read by answer, that level's
+# signal is 0 and it is starved; read by token, its p rises from the first round (the easy
+# digits come first) and its signal with it; as a gradient, it is largest there.
 _SIGNAL_UNIT = Param(
     "signal_unit", "choice", "answer",
     "answer: p is the share of the level's sampled items answered right (greedy), as the "
     "papers' outcome reward; token: the share of their answer tokens the student predicts "
-    "right (teacher-forced), which is above 0 before the student solves any item",
-    choices=("answer", "token"),
+    "right (teacher-forced), which is above 0 before the student solves any item; gradient: "
+    "the signal is 1 - the mean probability the student gives the reference answer's "
+    "tokens, the size of the supervised training gradient (largest for a level the student "
+    "cannot do yet, 0 for one it has mastered)",
+    choices=("answer", "token", "gradient"),
 )
 
 _SAMPLING = Param(
@@ -71,9 +84,11 @@ def learning_signal(success_rate: float) -> float:
     return 2.0 * math.sqrt(p * (1.0 - p))
 
 
-def signal_rate(sig: ArmSignal, unit: str) -> float:
-    """The p of an arm's learning signal, by whole answer or by answer token."""
-    return sig.token_rate if unit == "token" else sig.success_rate
+def arm_signal(sig: ArmSignal, unit: str) -> float:
+    """An arm's learning signal in [0, 1] read by ``unit`` (see the module's docstring)."""
+    if unit == "gradient":
+        return min(max(1.0 - sig.token_prob_mean, 0.0), 1.0) if sig.tokens else 0.0
+    return learning_signal(sig.token_rate if unit == "token" else sig.success_rate)
 
 
 class _LevelBandit(Strategy):
@@ -136,7 +151,7 @@ class Sec(_LevelBandit):
         alpha = self.config["alpha"]
         self.rewards = {}
         for level, sig in self._check_signals(signals):
-            r = learning_signal(signal_rate(sig, self.config["signal_unit"]))
+            r = arm_signal(sig, self.config["signal_unit"])
             self.q[level] = alpha * r + (1.0 - alpha) * self.q[level]
             self.rewards[level] = r
         self.updates += 1
@@ -193,7 +208,7 @@ class Dump(_LevelBandit):
     def update(self, *, round: int, signals: Mapping[int, ArmSignal]) -> None:
         for level, sig in self._check_signals(signals):
             window = self.windows[level]  # only its last maxlen entries can stay
-            signal = learning_signal(signal_rate(sig, self.config["signal_unit"]))
+            signal = arm_signal(sig, self.config["signal_unit"])
             window.extend(repeat(signal, min(sig.trained, window.maxlen)))
             self.counts[level] += sig.trained
 

@@ -123,7 +123,8 @@ class ArmSignal:
     """Training signal of one arm (level): the student's successes on ``samples`` of the
     round's training items of the level, of which the round trains on ``trained`` (draws).
     When the strategy reads its signal by token, ``token_hits`` of the ``tokens`` answer
-    tokens of those samples were predicted right (teacher-forced)."""
+    tokens of those samples were predicted right (teacher-forced), and ``token_prob`` is the
+    summed probability the student gave the reference token at each of them."""
 
     level: int
     correct: int
@@ -131,6 +132,7 @@ class ArmSignal:
     trained: int = 0
     token_hits: int = 0
     tokens: int = 0
+    token_prob: float = 0.0
 
     @property
     def success_rate(self) -> float:
@@ -139,6 +141,10 @@ class ArmSignal:
     @property
     def token_rate(self) -> float:
         return self.token_hits / self.tokens if self.tokens else 0.0
+
+    @property
+    def token_prob_mean(self) -> float:
+        return self.token_prob / self.tokens if self.tokens else 0.0
 
 
 @dataclass(frozen=True)
