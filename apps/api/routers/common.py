@@ -36,8 +36,9 @@ def refuse_unknown_form_fields(request, schema: type[Schema],
                                files: Iterable[str] = ("file",)) -> None:
     """A 422 for form fields or files the operation does not take, as a JSON body's unknown
     fields get (ninja reads only the fields it knows from a form, so a misspelt option would
-    otherwise be dropped in silence and its default used)."""
-    unknown = sorted(set(request.POST) - set(schema.model_fields))
+    otherwise be dropped in silence and its default used). A session's CSRF token may come
+    as a form field."""
+    unknown = sorted(set(request.POST) - set(schema.model_fields) - {"csrfmiddlewaretoken"})
     unknown += sorted(set(request.FILES) - set(files))
     if unknown:
         raise SchemaError([{"loc": ("form", name), "msg": "Extra inputs are not permitted",

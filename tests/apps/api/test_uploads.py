@@ -257,3 +257,15 @@ def test_a_project_from_a_file_refuses_unknown_fields(editor, team_a, data_dir, 
     assert response.status_code == 422, response.data
     assert response.data["errors"] == {"eval_shar": ["Extra inputs are not permitted"]}
     assert not Project.objects.filter(name="from a file").exists()
+
+
+def test_a_session_may_send_its_csrf_token_as_a_form_field(owner, project_a, data_dir):
+    """A browser's form carries the CSRF token as ``csrfmiddlewaretoken``: not unknown."""
+    from tests.apps.api.conftest import ApiClient
+
+    client = ApiClient(user=owner, csrf=True)
+    client.client.get("/accounts/tokens/")
+    csrf = client.client.cookies["csrftoken"].value
+    assert _upload(client, project_a).status_code == 403  # no token: refused
+    response = _upload(client, project_a, csrfmiddlewaretoken=csrf)
+    assert response.status_code == 201, response.data
