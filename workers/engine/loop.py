@@ -192,8 +192,8 @@ class _Run:
             chosen.extend(rng.sample(unique, min(k, len(unique))))
         verdicts = evaluate_items(self.student, self.family, chosen, split="train",
                                   should_stop=self.hooks.should_stop)
-        by_token = self.strategy.config.get("signal_unit") in ("token", "gradient")
-        scores = (answer_token_scores(self.student, chosen) if by_token
+        teacher_forced = self.strategy.config.get("signal_unit") in ("token", "gradient")
+        scores = (answer_token_scores(self.student, chosen) if teacher_forced
                   else [TokenScore(0, 0, 0.0)] * len(chosen))
         out: dict[int, list] = defaultdict(lambda: [0, 0, 0, 0, 0.0])
         for v, score in zip(verdicts, scores, strict=True):

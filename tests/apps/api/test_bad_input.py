@@ -88,3 +88,15 @@ def test_values_beyond_every_column(op_id, change, world, api_as):
 def test_bad_path_ids(path, world, api_as):
     response = api_as(world["owner"]).get(path)
     assert response.status_code in (404, 422)
+
+
+@pytest.mark.parametrize("op", [op for op in OPERATIONS if op.form], ids=lambda op: op.id)
+def test_every_multipart_operation_refuses_an_unknown_field(op, world, api_as):
+    """As a JSON body's unknown field, an unknown form field is a 422 naming it, and
+    nothing is saved (a misspelt option must not fall back to its default in silence)."""
+    before = _counts()
+    client = api_as(world["owner"])
+    response = client.multipart(op.method, op.path(world), {**op.form(world), "typo": "1"})
+    assert response.status_code == 422, response.data
+    assert response.data["errors"] == {"typo": ["Extra inputs are not permitted"]}
+    assert _counts() == before
