@@ -11,8 +11,11 @@ targeting is only the undoing of the pool's skew.
 Reported per arm (mean ± standard deviation over seeds, in %): final-round and
 last-3-rounds mean accuracy, weakest-skill accuracy (the weakest skill of each run's final
 round), held-out-level accuracy, accuracy on the hardest trained level, the largest overlap
-count between training data and eval (must be 0), and per-seed wins over `uniform`;
-``curves.json`` has every arm's mean accuracy and weakest-skill accuracy per round.
+count between training data and eval (must be 0), and per-seed wins over the baseline arm
+(``--baseline``, `uniform` unless set: name `uniform_unskewed` to compare arms that train on
+the unskewed pool with the control on that pool), on the weakest skill and on the hardest
+trained level; ``curves.json`` has every arm's mean accuracy and weakest-skill accuracy per
+round.
 
     python benchmarks/learning.py --out /tmp/learning --seeds 0,1,2,3,4 --jobs 2 --threads 1
 """
@@ -93,7 +96,8 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def summarize(out: Path, arms: list[str], seeds: list[int], hardest: int) -> dict:
+def summarize(out: Path, arms: list[str], seeds: list[int], hardest: int,
+              baseline: str = "uniform") -> dict:
     per_arm: dict[str, dict] = {}
     curves: dict[str, dict] = {}
     for name in arms:
@@ -134,38 +138,51 @@ def summarize(out: Path, arms: list[str], seeds: list[int], hardest: int) -> dic
             "steps": [sum(r["metrics"].get("steps", 0) for r in rounds_by_seed[0][:i + 1])
                       for i in range(n)],
         }
-    base = per_arm.get("uniform")
+    base = per_arm.get(baseline)
     if base:
         for row in per_arm.values():
             for key in ("weakest", "last3_weakest", "accuracy", "last3_accuracy", "hardest"):
                 row[f"{key}_delta"] = row[f"{key}_mean"] - base[f"{key}_mean"]
-            row["weakest_wins"] = sum(
-                a > b for a, b in zip(row["per_seed"]["last3_weakest"],
-                                      base["per_seed"]["last3_weakest"], strict=True))
-    return {"arms": per_arm, "curves": curves}
+            row["weakest_wins"] = seeds_ahead(row, base, "last3_weakest")
+            row["hardest_wins"] = seeds_ahead(row, base, "hardest")
+    return {"arms": per_arm, "curves": curves, "baseline": baseline}
+
+
+def seeds_ahead(row: dict, base: dict, key: str) -> int:
+    """On how many seeds the arm's figure beats the baseline's with the same seed."""
+    mine, theirs = row["per_seed"][key], base["per_seed"][key]
+    if len(mine) != len(theirs):  # a level missing from some run's record
+        raise SystemExit(f"{key}: {len(mine)} seeds against the baseline's {len(theirs)}")
+    return sum(a > b for a, b in zip(mine, theirs, strict=True))
 
 
 def table(summary: dict, seeds: list[int]) -> str:
     def pct(row, key):
         return f"{100 * row[f'{key}_mean']:.1f} ± {100 * row[f'{key}_sd']:.1f}"
 
+    baseline = summary.get("baseline", "uniform")
+    base = summary["arms"].get(baseline)
+
     def delta(row, key):
-        return "—" if f"{key}_delta" not in row or row is summary["arms"].get("uniform") \
+        return "—" if f"{key}_delta" not in row or row is base \
             else f"{100 * row[f'{key}_delta']:+.1f}"
+
+    def wins(row, key):
+        return "—" if f"{key}_wins" not in row or row is base \
+            else f"{row[f'{key}_wins']}/{len(seeds)}"
 
     lines = [
         "| arm | mean acc. (final) | mean acc. (last 3) | weakest (final) | weakest (last 3) "
-        "| Δ weakest last 3 vs uniform | seeds ahead | hardest trained level | held-out level "
-        "| overlap |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| Δ weakest last 3 vs {baseline} | seeds ahead | hardest trained level "
+        "| seeds ahead on it | held-out level | overlap |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, row in summary["arms"].items():
-        wins = "—" if name == "uniform" else f"{row.get('weakest_wins', 0)}/{len(seeds)}"
         lines.append(
             f"| {name} | {pct(row, 'accuracy')} | {pct(row, 'last3_accuracy')} | "
             f"{pct(row, 'weakest')} | {pct(row, 'last3_weakest')} | "
-            f"{delta(row, 'last3_weakest')} | {wins} | {pct(row, 'hardest')} | "
-            f"{pct(row, 'held_out')} | {row['overlap']} |")
+            f"{delta(row, 'last3_weakest')} | {wins(row, 'weakest')} | {pct(row, 'hardest')} | "
+            f"{wins(row, 'hardest')} | {pct(row, 'held_out')} | {row['overlap']} |")
     return "\n".join(lines)
 
 
@@ -179,10 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch threads per run")
     p.add_argument("--jobs", type=int, default=2, help="runs at a time, in worker processes")
     p.add_argument("--report-only", action="store_true", help="summarize finished runs")
+    p.add_argument("--baseline", default="uniform",
+                   help="the arm every other arm is compared with (one of --arms)")
     args = p.parse_args(argv)
     spec = load_spec(args.spec)
     seeds = [int(s) for s in args.seeds.split(",")]
     arms = [parse_arm(a) for a in args.arms.split()]
+    if args.baseline not in [a[0] for a in arms]:
+        p.error(f"--baseline: {args.baseline!r} is not one of the arms "
+                f"({', '.join(a[0] for a in arms)})")
     start = time.perf_counter()
     if not args.report_only:
         jobs = []
@@ -202,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - start
     trained = [lv for lv in range(1, 6) if lv not in spec.task.held_out_levels
                and lv in (spec.task.options.get("levels") or [])]
-    summary = summarize(args.out, [a[0] for a in arms], seeds, max(trained))
+    summary = summarize(args.out, [a[0] for a in arms], seeds, max(trained), args.baseline)
     summary.update(seconds=seconds, seeds=seeds, arms_spec=args.arms, jobs=args.jobs,
                    threads=args.threads, steps=spec.rounds * spec.train.steps_per_round)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -17,7 +17,7 @@ STATE_TITLES = {
     "q": "Q value", "ucb": "UCB score", "probabilities": "probability",
     "last_rewards": "last reward", "counts": "samples (n)", "weights": "weight",
     "skill_weights": "weight", "skill_levels": "level", "level_shares": "level share",
-    "windows": "window",
+    "windows": "window", "live": "arms with pool items",
 }
 LIST_COLUMNS = {"pairs": ("skill", "level", "failed items")}
 
@@ -146,6 +146,11 @@ def _sort_key(key: str):
         return (1, 0, str(key))
 
 
+def _cell_sort_key(key: str):
+    skill, _, level = key.rpartition("@")
+    return (int(level), skill)
+
+
 def _title(key: str) -> str:
     return STATE_TITLES.get(key, key.replace("_", " "))
 
@@ -158,17 +163,31 @@ def _is_level_key(key: Any) -> bool:
     return True
 
 
+def _is_cell_key(key: Any) -> bool:
+    """A bandit's arm for a skill at a level: ``"carry@3"``."""
+    skill, at, level = str(key).rpartition("@")
+    return bool(at and skill) and _is_level_key(level)
+
+
+def _group(keys) -> str:
+    keys = list(keys)
+    if all(_is_level_key(k) for k in keys):
+        return "level"
+    return "cell" if all(_is_cell_key(k) for k in keys) else "skill"
+
+
 def state_tables(state: Mapping[str, Any] | None) -> list[dict]:
     """A strategy's logged state as tables ``{"title", "columns", "rows"}``.
 
     Mappings keyed by level (``{"1": 0.3, ...}``) are joined into one "Per level" table
-    with a column per key, mappings keyed by skill into one "Per skill" table; a mapping
+    with a column per key, mappings keyed by skill at a level (``{"carry@3": 0.3}``) into
+    one "Per skill at a level" table, mappings keyed by skill into one "Per skill" table; a mapping
     of lists (sliding windows) becomes its size and mean; lists of records get their own
     table; plain values go to a "Summary" table.
     """
     state = dict(state or {})
     summary: list[list[Any]] = []
-    grouped: dict[str, dict[str, dict[str, Any]]] = {"level": {}, "skill": {}}
+    grouped: dict[str, dict[str, dict[str, Any]]] = {"level": {}, "cell": {}, "skill": {}}
     extra: list[dict] = []
     for key, value in state.items():
         if _is_scalar(value):
@@ -176,7 +195,7 @@ def state_tables(state: Mapping[str, Any] | None) -> list[dict]:
         elif isinstance(value, Mapping):
             if not value:
                 continue
-            group = "level" if all(_is_level_key(k) for k in value) else "skill"
+            group = _group(value)
             if all(_is_scalar(v) for v in value.values()):
                 grouped[group][_title(key)] = {str(k): v for k, v in value.items()}
             elif all(isinstance(v, (list, tuple)) for v in value.values()):
@@ -205,14 +224,17 @@ def state_tables(state: Mapping[str, Any] | None) -> list[dict]:
             else:
                 summary.append([_title(key), ", ".join(str(v) for v in value)])
     tables = []
-    for group, title in (("level", "Per level"), ("skill", "Per skill")):
+    for group, title, first in (("level", "Per level", "level"),
+                                ("cell", "Per skill at a level", "skill @ level"),
+                                ("skill", "Per skill", "skill")):
         columns = grouped[group]
         if not columns:
             continue
-        keys = sorted({k for col in columns.values() for k in col}, key=_sort_key)
+        keys = sorted({k for col in columns.values() for k in col},
+                      key=_cell_sort_key if group == "cell" else _sort_key)
         tables.append({
             "title": title,
-            "columns": [group, *columns],
+            "columns": [first, *columns],
             "rows": [[k, *(col.get(k) for col in columns.values())] for k in keys],
         })
     tables.extend(extra)

@@ -172,3 +172,66 @@ def test_signal_unit_gradient_is_largest_where_the_reference_is_least_likely(nam
 def test_signal_unit_is_a_choice():
     with pytest.raises(EngineError, match="signal_unit"):
         make("sec", signal_unit="tokens")
+
+
+def cell(skill, level, correct, samples=10, trained=None):
+    return ArmSignal(level=level, skill=skill, correct=correct, samples=samples,
+                     trained=samples if trained is None else trained)
+
+
+@pytest.mark.parametrize("name", ["sec", "dump"])
+def test_skill_level_arms_are_the_cells_with_pool_items(name):
+    """With ``arms`` skill_level every (skill, level) cell is an arm; a plan draws from the
+    cells the pool has items of (borrow at level 1 has none), and the dashboard's level
+    probabilities are the sums over each level's cells."""
+    s = make(name, budget=1100, arms="skill_level", sampling="proportional")
+    assert s.arms_of(2, ("sub", "borrow")) == [("sub", 2), ("borrow", 2)]
+    plan = s.plan(obs(1))
+    cells = {(e.skill, e.level): e.count for e in plan.entries}
+    assert set(cells) == {(sk, lv) for sk in SKILLS for lv in LEVELS} - {("borrow", 1)}
+    assert set(cells.values()) == {100}  # 11 cells, equal scores
+    assert plan.total == 1100
+    probs = s.level_probabilities()
+    assert probs == pytest.approx({1: 3 / 11, 2: 4 / 11, 3: 4 / 11})
+    assert sum(probs.values()) == pytest.approx(1.0)
+
+
+def test_sec_skill_level_arms_favour_the_cell_with_the_signal():
+    s = make("sec", budget=1000, arms="skill_level", alpha=1.0)
+    s.update(round=1, signals={("carry", 3): cell("carry", 3, 5), ("add", 3): cell("add", 3, 10)})
+    assert s.q[("carry", 3)] == 1.0 and s.q[("add", 3)] == 0.0  # p .5: signal 1; p 1: 0
+    plan = s.plan(obs(2))
+    counts = {(e.skill, e.level): e.count for e in plan.entries}
+    assert counts[("carry", 3)] > 900
+    assert all(e.skill is not None for e in plan.entries)
+    # level 3's score is the mean of its four cells' values
+    assert s.level_scores()[3] == pytest.approx(0.25)
+
+
+def test_dump_skill_level_arms_count_training_items_per_cell():
+    d = make("dump", arms="skill_level", window=5)
+    d.update(round=1, signals={("borrow", 2): cell("borrow", 2, 5, trained=7)})
+    assert d.counts[("borrow", 2)] == 7 and d.counts[("sub", 2)] == 0
+    assert list(d.windows[("borrow", 2)]) == [1.0] * 5
+
+
+@pytest.mark.parametrize("name", ["sec", "dump"])
+def test_skill_level_state_round_trips_through_json(name):
+    import json
+
+    a = make(name, arms="skill_level")
+    a.plan(obs(1))
+    a.update(round=1, signals={("carry", 2): cell("carry", 2, 3), ("sub", 1): cell("sub", 1, 9)})
+    saved = json.loads(json.dumps(a.state()))
+    assert "carry@2" in saved["probabilities"] and "borrow@1" not in saved["probabilities"]
+    b = make(name, arms="skill_level")
+    b.load_state(saved)
+    assert b.state() == a.state()
+    assert b.level_probabilities() == a.level_probabilities()
+
+
+def test_skill_level_arms_refuse_a_signal_for_a_cell_that_is_not_an_arm():
+    with pytest.raises(EngineError, match="skill mul at level 2"):
+        make("sec", arms="skill_level").update(round=1, signals={("mul", 2): cell("mul", 2, 1)})
+    with pytest.raises(EngineError, match="level 2, which is not an arm"):
+        make("sec", arms="skill_level").update(round=1, signals={2: sig(2, 1)})

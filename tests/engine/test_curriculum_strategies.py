@@ -57,7 +57,7 @@ def test_schema_for_the_browser():
     schema = {p["name"]: p for p in strategy_schema("sec")}
     assert schema["tau"]["default"] == 0.1 and schema["alpha"]["default"] == 0.5
     assert {p["name"]: p["default"] for p in strategy_schema("dump")} == {
-        "window": 300, "tau": 0.1, "signal_samples": 64, "signal_unit": "answer",
+        "window": 300, "tau": 0.1, "signal_samples": 64, "signal_unit": "answer", "arms": "level",
         "sampling": "multinomial"}
     assert schema["signal_samples"]["default"] == 64
     assert {p["name"]: p["default"] for p in strategy_schema("stat_sel")} == {
@@ -95,7 +95,7 @@ def test_validate_params_errors(name, params, field, message):
 def test_params_from_a_form_are_coerced():
     s = make("sec", tau="0.5", alpha="", sampling="proportional")
     assert s.config == {"tau": 0.5, "alpha": 0.5, "signal_samples": 64,
-                        "signal_unit": "answer", "sampling": "proportional"}
+                        "signal_unit": "answer", "arms": "level", "sampling": "proportional"}
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))

@@ -122,7 +122,8 @@ def test_set_gives_each_compared_strategy_its_parameters(tmp_path, capsys):
                  "--quiet", "--threads", "1"]) == 0
     rows = {r["strategy"]: r for r in json.loads((out / "compare.json").read_text())}
     assert rows["sec"]["params"] == {"tau": 0.05, "alpha": 0.5, "signal_samples": 64,
-                                     "signal_unit": "answer", "sampling": "proportional"}
+                                     "signal_unit": "answer", "arms": "level",
+                                     "sampling": "proportional"}
     assert rows["uniform"]["params"] == {}
     spec = json.loads((out / "sec-seed0" / "spec.json").read_text())
     assert spec["curriculum"] == {"strategy": "sec",

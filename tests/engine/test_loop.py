@@ -285,6 +285,55 @@ def test_the_bandits_read_their_signal_from_signal_samples_items_a_level(tmp_pat
         assert counts == dict.fromkeys(record.level_samples, 5)
 
 
+def test_skill_level_arms_read_their_signal_per_cell(tmp_path, monkeypatch):
+    """With ``arms`` skill_level the loop samples up to ``signal_samples`` training items of
+    each (skill, level) cell, answers an item of two cells once, and hands the bandit one
+    signal per cell, with the number of the round's items in the cell as ``trained``."""
+    from collections import Counter
+
+    from workers.engine import loop
+    from workers.engine.curriculum.bandit import Sec
+
+    got, asked, trained = [], [], []
+    real_update, real_eval, real_train = Sec.update, loop.evaluate_items, loop._Run.train
+
+    def spying_update(self, *, round, signals):
+        got.append(dict(signals))
+        return real_update(self, round=round, signals=signals)
+
+    def counting(student, family, items, *, split, **kwargs):
+        if split == "train":
+            asked.append(list(items))
+        return real_eval(student, family, items, split=split, **kwargs)
+
+    def train(self, round_, items):
+        trained.append(list(items))
+        return real_train(self, round_, items)
+
+    monkeypatch.setattr(Sec, "update", spying_update)
+    monkeypatch.setattr(loop, "evaluate_items", counting)
+    monkeypatch.setattr(loop._Run, "train", train)
+    spec = tiny_run_spec(rounds=2, curriculum={"strategy": "sec", "params": {
+        "signal_samples": 3, "arms": "skill_level", "signal_unit": "gradient"}})
+    summary = run_loop(spec, artifacts_dir=tmp_path)
+    assert len(got) == len(asked) == len(trained) == 2
+    for signals, items, train in zip(got, asked, trained, strict=True):
+        cells = Counter((s, it.level) for it in train for s in it.skills)
+        assert set(signals) == set(cells)  # one signal per cell trained on
+        assert len({it.id for it in items}) == len(items)  # each item answered once
+        for (skill, level), sig in signals.items():
+            assert (sig.skill, sig.level) == (skill, level)
+            assert sig.trained == cells[(skill, level)]
+            distinct = {it.id for it in train if it.level == level and skill in it.skills}
+            assert sig.samples == min(3, len(distinct))
+            assert sig.tokens > 0
+    state = summary.rounds[2].curriculum_state
+    assert set(state["last_rewards"]) == {f"{s}@{lv}" for s, lv in got[0]}
+    entries = summary.rounds[2].plan["entries"]
+    assert entries and all(e["skill"] is not None for e in entries)
+    assert sum(summary.rounds[2].level_probabilities.values()) == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize("unit", ["answer", "token", "gradient"])
 def test_sec_reads_its_signal_by_answer_by_token_or_as_a_gradient(tmp_path, monkeypatch, unit):
     """By token (or as a gradient), the loop scores the same signal items teacher-forced,

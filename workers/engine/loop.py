@@ -18,6 +18,7 @@ import dataclasses
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -178,34 +179,37 @@ class _Run:
                                   should_stop=self.hooks.should_stop)
         return [v.correct for v in verdicts]
 
-    def signals(self, round_: int, train: list[Item]) -> dict[int, ArmSignal]:
+    def signals(self, round_: int, train: list[Item]) -> dict[Any, ArmSignal]:
         """The student's greedy success on up to the strategy's ``signal_samples`` drawn
-        items per level (sec, dump)."""
+        items per arm (sec, dump): per level, or per skill at a level. An item of two cells
+        is answered once and counts in both."""
         k = self.strategy.config["signal_samples"]
         rng = round_rng(self.spec.seed, round_, "signals")
-        by_level: dict[int, list[Item]] = defaultdict(list)
+        by_arm: dict[Any, list[Item]] = defaultdict(list)
         for it in train:
-            by_level[it.level].append(it)
-        chosen: list[Item] = []
-        for level in sorted(by_level):
-            unique = list({it.id: it for it in by_level[level]}.values())
-            chosen.extend(rng.sample(unique, min(k, len(unique))))
+            for arm in self.strategy.arms_of(it.level, it.skills):
+                by_arm[arm].append(it)
+        sampled: dict[Any, list[Item]] = {}
+        for arm in sorted(by_arm, key=_arm_order):
+            unique = list({it.id: it for it in by_arm[arm]}.values())
+            sampled[arm] = rng.sample(unique, min(k, len(unique)))
+        chosen = list({it.id: it for its in sampled.values() for it in its}.values())
         verdicts = evaluate_items(self.student, self.family, chosen, split="train",
                                   should_stop=self.hooks.should_stop)
         teacher_forced = self.strategy.config.get("signal_unit") in ("token", "gradient")
         scores = (answer_token_scores(self.student, chosen) if teacher_forced
                   else [TokenScore(0, 0, 0.0)] * len(chosen))
-        out: dict[int, list] = defaultdict(lambda: [0, 0, 0, 0, 0.0])
-        for v, score in zip(verdicts, scores, strict=True):
-            row = out[v.level]
-            row[0] += int(v.correct)
-            row[1] += 1
-            row[2] += score.hits
-            row[3] += score.tokens
-            row[4] += score.prob
-        return {lv: ArmSignal(level=lv, correct=c, samples=n, trained=len(by_level[lv]),
-                              token_hits=h, tokens=t, token_prob=pr)
-                for lv, (c, n, h, t, pr) in out.items()}
+        read = {it.id: (v, sc) for it, v, sc in zip(chosen, verdicts, scores, strict=True)}
+        out = {}
+        for arm, items in sampled.items():
+            rows = [read[it.id] for it in items]
+            out[arm] = ArmSignal(
+                level=items[0].level, skill=None if isinstance(arm, int) else arm[0],
+                correct=sum(int(v.correct) for v, _ in rows), samples=len(rows),
+                trained=len(by_arm[arm]), token_hits=sum(sc.hits for _, sc in rows),
+                tokens=sum(sc.tokens for _, sc in rows),
+                token_prob=sum(sc.prob for _, sc in rows))
+        return out
 
     def train(self, round_: int, train: list[Item]):
         spec = self.spec
@@ -355,6 +359,11 @@ class _Run:
                 done = ckpt.read_state(self.ckpt_root / ckpt.round_dir_name(r))
                 if "record" in done:
                     self.records.append(RoundRecord.from_dict(done["record"]))
+
+
+def _arm_order(arm: Any) -> tuple[int, str]:
+    """Levels in order; a level's cells by skill name."""
+    return (arm, "") if isinstance(arm, int) else (arm[1], arm[0])
 
 
 def run_loop(spec: RunSpec, *, artifacts_dir: Path, hooks: RunHooks | None = None,

@@ -93,6 +93,21 @@ def test_state_tables_of_windows_pairs_and_skill_levels():
     assert tables["moves"]["rows"] == [["carry", 1, 2]]
 
 
+def test_state_tables_of_a_bandit_over_skills_at_levels():
+    """A bandit whose arms are skills at levels (``arms`` skill_level) gets one table with a
+    row per cell, levels in order and skills by name; its list of cells with pool items goes
+    to the summary under a readable title."""
+    state = {"q": {"sub@10": 0.1, "carry@2": 0.5, "add@2": 0.25},
+             "probabilities": {"add@2": 0.2, "carry@2": 0.7, "sub@10": 0.1},
+             "live": ["add@2", "carry@2", "sub@10"], "updates": 1}
+    tables = {t["title"]: t for t in state_tables(state)}
+    cells = tables["Per skill at a level"]
+    assert cells["columns"] == ["skill @ level", "Q value", "probability"]
+    assert cells["rows"] == [["add@2", 0.25, 0.2], ["carry@2", 0.5, 0.7], ["sub@10", 0.1, 0.1]]
+    assert "Per skill" not in tables and "Per level" not in tables
+    assert ["arms with pool items", "add@2, carry@2, sub@10"] in tables["Summary"]["rows"]
+
+
 def test_state_tables_of_nothing():
     assert state_tables(None) == []
     assert state_tables({"weights": {}}) == []

@@ -15,17 +15,25 @@ to a position's logits is softmax - onehot, whose L1 norm is 2 * (1 - q) where q
 probability the student gives the reference token. So the arm's signal is the mean of
 1 - q over its sampled items' answer tokens (teacher-forced): 1 for a level the student has
 no idea of, 0 for one it predicts with certainty.
+
+An arm is a level (``arms`` "level", the default) or a skill at a level ("skill_level"):
+SEC partitions the training data into categories by difficulty or by problem type, and a
+cell is both. A cell's items are the level's items that carry the skill, so an item with two
+skills counts in both cells; the plan draws each cell's share from the pool's items of that
+skill at that level. The dashboard's per-level probability is then the sum over the level's
+cells, and a level's score the mean of its cells' scores.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import repeat
-from typing import Any
+from typing import Any, TypeAlias
 
 from workers.engine.curriculum.alloc import (
+    cell_has_items,
     finish,
     largest_remainder,
     level_has_items,
@@ -70,12 +78,35 @@ _SIGNAL_UNIT = Param(
     choices=("answer", "token", "gradient"),
 )
 
+_ARMS = Param(
+    "arms", "choice", "level",
+    "level: one arm per level (the papers' curriculum over difficulty); skill_level: one "
+    "arm per skill at each level (a category by problem type and difficulty), so the "
+    "bandit can favour a hard skill within a level whose other items are easy; each arm "
+    "reads its signal from signal_samples items a round, so more arms cost more answers",
+    choices=("level", "skill_level"),
+)
+
 _SAMPLING = Param(
     "sampling", "choice", "multinomial",
     "multinomial: each item's level drawn from p (seeded by run seed and round); "
     "proportional: counts rounded from p (largest remainder)",
     choices=("multinomial", "proportional"),
 )
+
+
+# A level, or (skill, level) for a cell.
+Arm: TypeAlias = int | tuple[str, int]
+
+
+def arm_key(arm: Arm) -> str:
+    """The arm's name in a JSON state: "3" for a level, "carry@3" for a cell."""
+    return str(arm) if isinstance(arm, int) else f"{arm[0]}@{arm[1]}"
+
+
+def parse_arm_key(key: str) -> Arm:
+    skill, at, level = key.rpartition("@")
+    return (skill, int(level)) if at else int(level)
 
 
 def learning_signal(success_rate: float) -> float:
@@ -92,44 +123,107 @@ def arm_signal(sig: ArmSignal, unit: str) -> float:
 
 
 class _LevelBandit(Strategy):
-    """Shared plan: allocate the budget over levels by ``level_probabilities``."""
+    """Shared arms and plan: allocate the budget over arms by :meth:`arm_probabilities`."""
 
-    def _check_signals(self, signals: Mapping[int, ArmSignal]) -> list[tuple[int, ArmSignal]]:
-        out = []
-        for level, sig in signals.items():
-            if level not in self.levels:
-                raise EngineError(f"{self.name}: training signal for level {level}, which is "
-                                  f"not an arm (arms: {self.levels})")
-            if sig.samples > 0:  # an arm not sampled this round keeps its value
-                out.append((level, sig))
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.arms: list[Arm] = (
+            list(self.levels) if self.config["arms"] == "level"
+            else [(skill, lv) for lv in self.levels for skill in self.skills])
+        self._arm_set: set[Arm] = set(self.arms)
+        # Cells with pool items, known from the first plan; arms outside it are not shown.
+        self.live: set[Arm] | None = None
+
+    def arms_of(self, level: int, skills: Sequence[str]) -> list[Arm]:
+        if self.config["arms"] == "level":
+            return [level]
+        return [(skill, level) for skill in skills if (skill, level) in self._arm_set]
+
+    def arm_scores(self) -> dict[Arm, float]:
+        raise NotImplementedError
+
+    def _shown(self) -> list[Arm]:
+        return [a for a in self.arms if self.live is None or a in self.live] or self.arms
+
+    def arm_probabilities(self) -> dict[Arm, float]:
+        scores = self.arm_scores()
+        return softmax({a: scores[a] for a in self._shown()}, self.config["tau"])
+
+    def level_probabilities(self) -> dict[int, float]:
+        out = dict.fromkeys(self.levels, 0.0)
+        for arm, p in self.arm_probabilities().items():
+            out[_level(arm)] += p
         return out
 
+    def level_scores(self) -> dict[int, float]:
+        scores = self.arm_scores()
+        by_level: dict[int, list[float]] = {lv: [] for lv in self.levels}
+        for arm in self._shown():
+            by_level[_level(arm)].append(scores[arm])
+        return {lv: sum(v) / len(v) if v else 0.0 for lv, v in by_level.items()}
+
+    def _has_items(self, pool_counts: Mapping[tuple[str, int], int], arm: Arm) -> bool:
+        if isinstance(arm, int):
+            return level_has_items(pool_counts, arm)
+        return cell_has_items(pool_counts, *arm)
+
+    def _check_signals(self, signals: Mapping[Arm, ArmSignal]) -> list[tuple[Arm, ArmSignal]]:
+        out = []
+        for arm, sig in signals.items():
+            if arm not in self._arm_set:
+                raise EngineError(f"{self.name}: training signal for {_arm_name(arm)}, which "
+                                  f"is not an arm (arms: {', '.join(map(arm_key, self.arms))})")
+            if sig.samples > 0:  # an arm not sampled this round keeps its value
+                out.append((arm, sig))
+        return out
+
+    def _state_common(self) -> dict:
+        return {"probabilities": {arm_key(a): v for a, v in self.arm_probabilities().items()},
+                **({"live": sorted(arm_key(a) for a in self.live)}
+                   if self.live is not None and self.config["arms"] != "level" else {})}
+
+    def _load_live(self, state: Mapping[str, Any]) -> None:
+        live = state.get("live")
+        self.live = {parse_arm_key(k) for k in live} & self._arm_set if live else None
+
     def plan(self, obs: Observation) -> DataPlan:
-        probs = self.level_probabilities()
-        scores = self.level_scores()
-        p = {lv: probs[lv] for lv in self.levels if level_has_items(obs.pool_counts, lv)}
+        if self.config["arms"] != "level" and obs.pool_counts:
+            self.live = {a for a in self.arms if self._has_items(obs.pool_counts, a)}
+        probs = self.arm_probabilities()
+        scores = self.arm_scores()
+        p = {a: v for a, v in probs.items() if self._has_items(obs.pool_counts, a)}
         if not p:
             return finish([PlanEntry(None, None, self.budget,
                                      reason="no level has pool items")], self.budget)
         total = sum(p.values())
-        p = {lv: v / total for lv, v in p.items()}
+        p = {a: v / total for a, v in p.items()}
         if self.config["sampling"] == "multinomial":
             counts = multinomial(p, self.budget, round_rng(self.name, self.seed, obs.round))
         else:
             counts = largest_remainder(p, self.budget)
         return finish(
-            [PlanEntry(None, lv, n, reason=f"p={p[lv]:.3f}, score={scores[lv]:.3f}")
-             for lv, n in counts.items()],
+            [PlanEntry(None if isinstance(a, int) else a[0], _level(a), n,
+                       reason=f"p={p[a]:.3f}, score={scores[a]:.3f}")
+             for a, n in counts.items()],
             self.budget,
         )
+
+
+def _arm_name(arm: Arm) -> str:
+    return f"level {arm}" if isinstance(arm, int) else f"skill {arm[0]} at level {arm[1]}"
+
+
+def _level(arm: Arm) -> int:
+    return arm if isinstance(arm, int) else arm[1]
 
 
 class Sec(_LevelBandit):
     """Q <- alpha * r + (1 - alpha) * Q per sampled arm; p = softmax(Q / tau)."""
 
     name = "sec"
-    description = ("Self-Evolving Curriculum: each level is a bandit arm whose value tracks "
-                   "its learning signal; levels are sampled by softmax over the values.")
+    description = ("Self-Evolving Curriculum: each level (or skill at a level) is a bandit "
+                   "arm whose value tracks its learning signal; arms are sampled by softmax "
+                   "over the values.")
     params = (
         Param("tau", "float", 0.1,
               "softmax temperature over arm values; the SEC paper uses a low temperature "
@@ -138,104 +232,103 @@ class Sec(_LevelBandit):
         Param("alpha", "float", 0.5, "step size of the value update", min=0.0, max=1.0),
         _SIGNAL_SAMPLES,
         _SIGNAL_UNIT,
+        _ARMS,
         _SAMPLING,
     )
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
-        self.q: dict[int, float] = dict.fromkeys(self.levels, 0.0)
-        self.rewards: dict[int, float] = {}  # last reward per arm
+        self.q: dict[Arm, float] = dict.fromkeys(self.arms, 0.0)
+        self.rewards: dict[Arm, float] = {}  # last reward per arm
         self.updates = 0
 
-    def update(self, *, round: int, signals: Mapping[int, ArmSignal]) -> None:
+    def update(self, *, round: int, signals: Mapping[Arm, ArmSignal]) -> None:
         alpha = self.config["alpha"]
         self.rewards = {}
-        for level, sig in self._check_signals(signals):
+        for arm, sig in self._check_signals(signals):
             r = arm_signal(sig, self.config["signal_unit"])
-            self.q[level] = alpha * r + (1.0 - alpha) * self.q[level]
-            self.rewards[level] = r
+            self.q[arm] = alpha * r + (1.0 - alpha) * self.q[arm]
+            self.rewards[arm] = r
         self.updates += 1
 
-    def level_probabilities(self) -> dict[int, float]:
-        return softmax(self.q, self.config["tau"])
-
-    def level_scores(self) -> dict[int, float]:
+    def arm_scores(self) -> dict[Arm, float]:
         return dict(self.q)
 
     def state(self) -> dict:
         return {
-            "q": {str(lv): v for lv, v in self.q.items()},
-            "last_rewards": {str(lv): v for lv, v in self.rewards.items()},
-            "probabilities": {str(lv): v for lv, v in self.level_probabilities().items()},
+            "q": {arm_key(a): v for a, v in self.q.items()},
+            "last_rewards": {arm_key(a): v for a, v in self.rewards.items()},
+            **self._state_common(),
             "updates": self.updates,
         }
 
     def load_state(self, state: Mapping[str, Any]) -> None:
-        q = {int(k): float(v) for k, v in state.get("q", {}).items()}
-        self.q = {lv: q.get(lv, 0.0) for lv in self.levels}
-        self.rewards = {int(k): float(v) for k, v in state.get("last_rewards", {}).items()}
+        q = {parse_arm_key(k): float(v) for k, v in state.get("q", {}).items()}
+        self.q = {a: q.get(a, 0.0) for a in self.arms}
+        self.rewards = {parse_arm_key(k): float(v)
+                        for k, v in state.get("last_rewards", {}).items()}
         self.updates = int(state.get("updates", 0))
+        self._load_live(state)
 
 
 class Dump(_LevelBandit):
     """score_j = mean(window_j) + sqrt(2 ln(N + 1) / (n_j + 1)); p = softmax(score / tau).
 
     As in DUMP, the window and the counts are in training samples: each item the round
-    trains on at a level adds that level's learning signal to its window (the last
-    ``window`` items of the level) and 1 to n_j; N is the sum of all n_j. So the window
-    mean follows the level's recent signal, and a level that gets few items keeps a large
-    exploration bonus.
+    trains on in an arm adds that arm's learning signal to its window (the last ``window``
+    items of the arm) and 1 to n_j; N is the sum of all n_j. So the window mean follows the
+    arm's recent signal, and an arm that gets few items keeps a large exploration bonus.
     """
 
     name = "dump"
-    description = ("Distribution-level UCB: each level's recent learning signals plus an "
-                   "exploration bonus for rarely trained levels; softmax over the scores.")
+    description = ("Distribution-level UCB: each level's (or skill's at a level) recent "
+                   "learning signals plus an exploration bonus for rarely trained arms; "
+                   "softmax over the scores.")
     params = (
-        Param("window", "int", 300, "training items whose learning signals each level "
+        Param("window", "int", 300, "training items whose learning signals each arm "
               "remembers (its most recent ones)", min=1, max=100000),
         Param("tau", "float", 0.1, "softmax temperature over UCB scores", min=1e-6, max=1e6),
         _SIGNAL_SAMPLES,
         _SIGNAL_UNIT,
+        _ARMS,
         _SAMPLING,
     )
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         size = self.config["window"]
-        self.windows: dict[int, deque[float]] = {lv: deque(maxlen=size) for lv in self.levels}
-        self.counts: dict[int, int] = dict.fromkeys(self.levels, 0)
+        self.windows: dict[Arm, deque[float]] = {a: deque(maxlen=size) for a in self.arms}
+        self.counts: dict[Arm, int] = dict.fromkeys(self.arms, 0)
 
-    def update(self, *, round: int, signals: Mapping[int, ArmSignal]) -> None:
-        for level, sig in self._check_signals(signals):
-            window = self.windows[level]  # only its last maxlen entries can stay
+    def update(self, *, round: int, signals: Mapping[Arm, ArmSignal]) -> None:
+        for arm, sig in self._check_signals(signals):
+            window = self.windows[arm]  # only its last maxlen entries can stay
             signal = arm_signal(sig, self.config["signal_unit"])
             window.extend(repeat(signal, min(sig.trained, window.maxlen)))
-            self.counts[level] += sig.trained
+            self.counts[arm] += sig.trained
 
-    def level_scores(self) -> dict[int, float]:
+    def arm_scores(self) -> dict[Arm, float]:
         total = sum(self.counts.values())
         out = {}
-        for lv in self.levels:
-            w = self.windows[lv]
+        for a in self.arms:
+            w = self.windows[a]
             mean = sum(w) / len(w) if w else 0.0
-            out[lv] = mean + math.sqrt(2.0 * math.log(total + 1) / (self.counts[lv] + 1))
+            out[a] = mean + math.sqrt(2.0 * math.log(total + 1) / (self.counts[a] + 1))
         return out
-
-    def level_probabilities(self) -> dict[int, float]:
-        return softmax(self.level_scores(), self.config["tau"])
 
     def state(self) -> dict:
         return {
-            "windows": {str(lv): list(w) for lv, w in self.windows.items()},
-            "counts": {str(lv): n for lv, n in self.counts.items()},
-            "ucb": {str(lv): v for lv, v in self.level_scores().items()},
-            "probabilities": {str(lv): v for lv, v in self.level_probabilities().items()},
+            "windows": {arm_key(a): list(w) for a, w in self.windows.items()},
+            "counts": {arm_key(a): n for a, n in self.counts.items()},
+            "ucb": {arm_key(a): v for a, v in self.arm_scores().items()},
+            **self._state_common(),
         }
 
     def load_state(self, state: Mapping[str, Any]) -> None:
         size = self.config["window"]
-        windows = {int(k): v for k, v in state.get("windows", {}).items()}
-        counts = {int(k): int(v) for k, v in state.get("counts", {}).items()}
-        self.windows = {lv: deque((float(x) for x in windows.get(lv, [])), maxlen=size)
-                        for lv in self.levels}
-        self.counts = {lv: counts.get(lv, 0) for lv in self.levels}
+        windows = {parse_arm_key(k): v for k, v in state.get("windows", {}).items()}
+        counts = {parse_arm_key(k): int(v) for k, v in state.get("counts", {}).items()}
+        self.windows = {a: deque((float(x) for x in windows.get(a, [])), maxlen=size)
+                        for a in self.arms}
+        self.counts = {a: counts.get(a, 0) for a in self.arms}
+        self._load_live(state)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -120,8 +120,9 @@ class Observation:
 
 @dataclass(frozen=True)
 class ArmSignal:
-    """Training signal of one arm (level): the student's successes on ``samples`` of the
-    round's training items of the level, of which the round trains on ``trained`` (draws).
+    """Training signal of one arm (a level, or ``skill`` at a level): the student's successes
+    on ``samples`` of the round's training items of the arm, of which the round trains on
+    ``trained`` (draws).
     When the strategy reads its signal by token, ``token_hits`` of the ``tokens`` answer
     tokens of those samples were predicted right (teacher-forced), and ``token_prob`` is the
     summed probability the student gave the reference token at each of them."""
@@ -133,6 +134,7 @@ class ArmSignal:
     token_hits: int = 0
     tokens: int = 0
     token_prob: float = 0.0
+    skill: str | None = None
 
     @property
     def success_rate(self) -> float:
@@ -214,8 +216,13 @@ class Strategy(ABC):
     def plan(self, obs: Observation) -> DataPlan:
         """The next round's data plan."""
 
-    def update(self, *, round: int, signals: Mapping[int, ArmSignal]) -> None:  # noqa: B027
-        """Learn from the training signals of the round just trained (sec, dump)."""
+    def update(self, *, round: int, signals: Mapping[Any, ArmSignal]) -> None:  # noqa: B027
+        """Learn from the training signals of the round just trained (sec, dump), keyed by
+        the arms of :meth:`arms_of`."""
+
+    def arms_of(self, level: int, skills: Sequence[str]) -> list[Any]:
+        """The arms whose training signal an item of ``level`` with ``skills`` counts in."""
+        return [level]
 
     def state(self) -> dict:
         """JSON-serializable internal state, logged every round and used to resume."""
