@@ -122,7 +122,7 @@ def arm_signal(sig: ArmSignal, unit: str) -> float:
     return learning_signal(sig.token_rate if unit == "token" else sig.success_rate)
 
 
-class _LevelBandit(Strategy):
+class _Bandit(Strategy):
     """Shared arms and plan: allocate the budget over arms by :meth:`arm_probabilities`."""
 
     def __init__(self, **kwargs: Any):
@@ -217,7 +217,7 @@ def _level(arm: Arm) -> int:
     return arm if isinstance(arm, int) else arm[1]
 
 
-class Sec(_LevelBandit):
+class Sec(_Bandit):
     """Q <- alpha * r + (1 - alpha) * Q per sampled arm; p = softmax(Q / tau)."""
 
     name = "sec"
@@ -271,7 +271,7 @@ class Sec(_LevelBandit):
         self._load_live(state)
 
 
-class Dump(_LevelBandit):
+class Dump(_Bandit):
     """score_j = mean(window_j) + sqrt(2 ln(N + 1) / (n_j + 1)); p = softmax(score / tau).
 
     As in DUMP, the window and the counts are in training samples: each item the round
